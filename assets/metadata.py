@@ -1,0 +1,51 @@
+"""What the Dagster UI shows about each table: its columns, row count and a preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+from dagster import MetadataValue, TableColumn, TableSchema
+
+from warehouse.tables import TableSpec
+
+PREVIEW_ROWS = 10
+
+
+def column_schema(spec: TableSpec) -> TableSchema:
+    return TableSchema(
+        columns=[
+            TableColumn(column.name, column.duckdb_type.lower(), description=column.description)
+            for column in spec.columns
+        ]
+    )
+
+
+def definition_metadata(spec: TableSpec) -> dict[str, Any]:
+    return {"dagster/column_schema": column_schema(spec), "key": ", ".join(spec.key)}
+
+
+def preview_markdown(table: pa.Table) -> str:
+    """The first rows of `table` as a Markdown table, values in their text form."""
+    rows = table.slice(0, PREVIEW_ROWS).to_pylist()
+    header = "| " + " | ".join(table.column_names) + " |"
+    rule = "|" + "---|" * len(table.column_names)
+    body = [
+        "| " + " | ".join(_cell(row[name]) for name in table.column_names) + " |" for row in rows
+    ]
+    return "\n".join([header, rule, *body])
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def materialization_metadata(row_count: int, preview: pa.Table | None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"dagster/row_count": MetadataValue.int(row_count)}
+    if preview is not None and preview.num_rows:
+        metadata["preview"] = MetadataValue.md(preview_markdown(preview))
+    return metadata

@@ -1,0 +1,27 @@
+"""The code location: every asset, resource and schedule of the warehouse in one `Definitions`.
+
+Loaded by `dagster dev -w workspace.yaml` and by `dagster asset materialize -m
+pipelines.definitions`. Steps run in one process, one after the other: each step
+already uses both cores through DuckDB, and a subprocess per step would cost more than
+most steps take.
+"""
+
+from __future__ import annotations
+
+from dagster import Definitions, EnvVar, in_process_executor
+
+from assets.daily_tables import daily_table_assets
+from assets.raw_events import events
+from pipelines.resources import SourceDatabase, Warehouse
+from pipelines.settings import Settings
+
+settings = Settings.from_environment()
+
+defs = Definitions(
+    assets=[events, *daily_table_assets],
+    resources={
+        "source": SourceDatabase(dsn=EnvVar("ANALYTICS_SOURCE_DSN"), table=settings.source_table),
+        "warehouse": Warehouse(directory=str(settings.warehouse_dir)),
+    },
+    executor=in_process_executor,
+)

@@ -1,0 +1,42 @@
+-- data_quality for one UTC day (metrics.md, section 4): every extracted event is checked,
+-- counted or not, and may raise several issues. A property is "present" when its key
+-- exists with a non-null JSON value; present but NULL in the typed column means invalid.
+with events as (
+    select * from read_parquet($events_file) where event_date = $day
+),
+
+present as (
+    select
+        *,
+        json_type(properties) = 'OBJECT' as is_object,
+        coalesce(json_type(properties, '$.tokens'), 'NULL') <> 'NULL' as has_tokens,
+        coalesce(json_type(properties, '$.responseTime'), 'NULL') <> 'NULL' as has_response_time,
+        coalesce(json_type(properties, '$.rating'), 'NULL') <> 'NULL' as has_rating
+    from events
+),
+
+issues as (
+    select
+        count(*) filter (where organization_id is null) as missing_organization_id,
+        count(*) filter (where event_type is null) as missing_event_type,
+        count(*) filter (where resource_type = 'agent' and resource_id is null)
+            as missing_agent_id,
+        count(*) filter (where properties is not null and not is_object) as malformed_properties,
+        count(*) filter (where is_object and has_tokens and tokens is null) as invalid_tokens,
+        count(*) filter (
+            where is_object and event_type = 'message.received'
+              and has_response_time and response_time_ms is null
+        ) as invalid_response_time,
+        count(*) filter (
+            where is_object and event_type = 'message.rated' and has_rating and rating is null
+        ) as invalid_rating
+    from present
+),
+
+final as (
+    select $day::date as date, issue, count
+    from issues
+    unpivot (count for issue in (columns(*)))
+)
+
+select * from final where count > 0 order by issue

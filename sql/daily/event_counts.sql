@@ -1,0 +1,18 @@
+-- event_counts for one UTC day: counted events per type, types the contract does not
+-- list included.
+with events as (
+    select * from read_parquet($events_file) where event_date = $day
+),
+
+final as (
+    select
+        organization_id,
+        $day::date as date,
+        event_type,
+        count(*) as event_count
+    from events
+    where organization_id is not null and event_type is not null
+    group by organization_id, event_type
+)
+
+select * from final order by organization_id, event_type

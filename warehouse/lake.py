@@ -80,6 +80,6 @@ def row_count(path: Path) -> int:
 
 def read_preview(connection: duckdb.DuckDBPyConnection, path: Path, rows: int = 10) -> pa.Table:
     """The first rows of a partition, for the Dagster UI."""
-    return connection.execute(
-        "select * from read_parquet($path) limit $rows", {"path": str(path), "rows": rows}
+    return connection.sql(
+        "select * from read_parquet($path) limit $rows", params={"path": str(path), "rows": rows}
     ).to_arrow_table()

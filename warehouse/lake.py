@@ -78,8 +78,10 @@ def row_count(path: Path) -> int:
     return pq.ParquetFile(path).metadata.num_rows
 
 
-def read_preview(connection: duckdb.DuckDBPyConnection, path: Path, rows: int = 10) -> pa.Table:
+def read_preview(path: Path, rows: int = 10) -> pa.Table:
     """The first rows of a partition, for the Dagster UI."""
-    return connection.sql(
-        "select * from read_parquet($path) limit $rows", params={"path": str(path), "rows": rows}
-    ).to_arrow_table()
+    with duckdb.connect() as connection:
+        return connection.sql(
+            "select * from read_parquet($path) limit $rows",
+            params={"path": str(path), "rows": rows},
+        ).to_arrow_table()

@@ -1,2 +1,365 @@
--- The contract's table macros (metrics.md, section 3) are defined here.
-select 1;
+-- The contract's table macros (metrics.md, section 3), over the catalog's views.
+-- Arguments are cast, so '2025-03-01' literals work and a bad value fails with DuckDB's
+-- own conversion error. Non-additive metrics (distinct users and agents, averages,
+-- percentiles) are computed over the whole period from the compact daily layers, never
+-- summed or averaged from daily rows. A period [start, end] is compared with the
+-- previous period of the same length, which ends the day before start.
+
+-- For every as-of date in [first_as_of, last_as_of]: its current and previous period.
+create or replace macro analytics_periods(first_as_of, last_as_of, window_length) as table
+with as_of_dates as (
+    select
+        generate_series::date as as_of_date,
+        case
+            when window_length::integer >= 1 then window_length::integer
+            else error('a period must last at least 1 day, got ' || window_length::varchar)
+        end as window_days
+    from generate_series(first_as_of::date, last_as_of::date, interval 1 day)
+)
+select as_of_date, window_days, 'current' as period,
+    as_of_date - window_days + 1 as start_date, as_of_date as end_date
+from as_of_dates
+union all
+select as_of_date, window_days, 'previous' as period,
+    as_of_date - 2 * window_days + 1 as start_date, as_of_date - window_days as end_date
+from as_of_dates;
+
+-- Exact continuous percentile (as quantile_cont) from (value, value_count) pairs:
+-- the value at 0-based rank r is the smallest value whose cumulative count exceeds r.
+create or replace macro quantile_rank(total_count, fraction) as (total_count - 1) * fraction;
+
+create or replace macro interpolate_quantile(low_value, high_value, rank) as
+    low_value + (rank - floor(rank)) * (high_value - low_value);
+
+-- Period metrics of every organisation with a counted event in either period, long format.
+create or replace macro period_comparison_between(first_as_of, last_as_of, window_length) as table
+with periods as (
+    select * from analytics_periods(first_as_of, last_as_of, window_length)
+),
+
+additive as (
+    select
+        daily.organization_id, periods.as_of_date, periods.window_days, periods.period,
+        sum(daily.total_messages) as total_messages,
+        sum(daily.total_conversations) as total_conversations,
+        sum(daily.total_tokens) as total_tokens,
+        sum(daily.workflow_executions) as workflow_executions,
+        sum(daily.error_count) as error_count
+    from periods
+    join daily_metrics as daily on daily.date between periods.start_date and periods.end_date
+    group by all
+),
+
+users as (
+    select
+        active.organization_id, periods.as_of_date, periods.period,
+        count(distinct active.user_id) as unique_users
+    from periods
+    join daily_active_users as active
+        on active.date between periods.start_date and periods.end_date
+    group by all
+),
+
+agents as (
+    select
+        agent.organization_id, periods.as_of_date, periods.period,
+        count(distinct agent.agent_id) as agent_count
+    from periods
+    join agent_metrics as agent on agent.date between periods.start_date and periods.end_date
+    group by all
+),
+
+response_time_values as (
+    select
+        measurement.organization_id, periods.as_of_date, periods.period, measurement.value,
+        sum(measurement.value_count) as value_count
+    from periods
+    join daily_measurements as measurement
+        on measurement.date between periods.start_date and periods.end_date
+    where measurement.measure = 'response_time_ms'
+    group by all
+),
+
+response_time_ranks as (
+    select
+        *,
+        sum(value_count) over (
+            partition by organization_id, as_of_date, period order by value
+        ) as cumulative_count,
+        sum(value_count) over (partition by organization_id, as_of_date, period) as total_count
+    from response_time_values
+),
+
+response_times as (
+    select
+        organization_id, as_of_date, period,
+        sum(value * value_count) / sum(value_count) as avg_response_time,
+        interpolate_quantile(
+            min(value) filter (where cumulative_count > floor(quantile_rank(total_count, 0.95))),
+            min(value) filter (where cumulative_count > ceil(quantile_rank(total_count, 0.95))),
+            quantile_rank(any_value(total_count), 0.95)
+        ) as p95_response_time
+    from response_time_ranks
+    group by all
+),
+
+organizations as (
+    select distinct organization_id, as_of_date, window_days from additive
+),
+
+metrics as (
+    select
+        organizations.organization_id, organizations.as_of_date, organizations.window_days,
+        period_names.period,
+        coalesce(additive.total_messages, 0)::double as total_messages,
+        coalesce(additive.total_conversations, 0)::double as total_conversations,
+        coalesce(additive.total_tokens, 0)::double as total_tokens,
+        coalesce(users.unique_users, 0)::double as unique_users,
+        response_times.avg_response_time,
+        response_times.p95_response_time,
+        coalesce(agents.agent_count, 0)::double as agent_count,
+        coalesce(additive.workflow_executions, 0)::double as workflow_executions,
+        coalesce(additive.error_count, 0)::double as error_count
+    from organizations
+    cross join (values ('current'), ('previous')) as period_names (period)
+    left join additive using (organization_id, as_of_date, period)
+    left join users using (organization_id, as_of_date, period)
+    left join agents using (organization_id, as_of_date, period)
+    left join response_times using (organization_id, as_of_date, period)
+),
+
+long as (
+    -- include nulls: an average with no values is a NULL row, not a missing one
+    select *
+    from metrics
+    unpivot include nulls (
+        metric_value for metric in (
+            total_messages, total_conversations, total_tokens, unique_users, avg_response_time,
+            p95_response_time, agent_count, workflow_executions, error_count
+        )
+    )
+),
+
+final as (
+    select
+        current.organization_id,
+        current.as_of_date,
+        current.window_days::integer as window_days,
+        current.metric,
+        current.metric_value as current_value,
+        previous.metric_value as previous_value,
+        case
+            when previous.metric_value <> 0
+                then (current.metric_value - previous.metric_value) / previous.metric_value * 100
+        end as change_pct
+    from long as current
+    left join long as previous
+        on previous.organization_id = current.organization_id
+        and previous.as_of_date = current.as_of_date
+        and previous.metric = current.metric
+        and previous.period = 'previous'
+    where current.period = 'current'
+)
+
+select * from final;
+
+-- Agents of each organisation over the period ending on each as-of date, ranked by
+-- messages, then conversations, then the agent id's text; the first n kept.
+create or replace macro top_agents_ranked(first_as_of, last_as_of, window_length, n) as table
+with periods as (
+    select * from analytics_periods(first_as_of, last_as_of, window_length)
+    where period = 'current'
+),
+
+totals as (
+    select
+        agent.organization_id, periods.as_of_date, periods.window_days, agent.agent_id,
+        sum(agent.message_count) as message_count,
+        sum(agent.conversation_count) as conversation_count,
+        sum(agent.total_tokens) as total_tokens,
+        sum(agent.error_count) as error_count
+    from periods
+    join agent_metrics as agent on agent.date between periods.start_date and periods.end_date
+    group by all
+),
+
+measures as (
+    select
+        measurement.organization_id, periods.as_of_date, measurement.agent_id,
+        sum(measurement.value * measurement.value_count)
+            filter (where measurement.measure = 'response_time_ms')
+            / sum(measurement.value_count) filter (where measurement.measure = 'response_time_ms')
+            as avg_response_time,
+        sum(measurement.value * measurement.value_count)
+            filter (where measurement.measure = 'rating')
+            / sum(measurement.value_count) filter (where measurement.measure = 'rating')
+            as satisfaction_score,
+        coalesce(sum(measurement.value_count) filter (where measurement.measure = 'rating'), 0)
+            as rating_count
+    from periods
+    join daily_measurements as measurement
+        on measurement.date between periods.start_date and periods.end_date
+    where measurement.agent_id is not null
+    group by all
+),
+
+ranked as (
+    select
+        totals.organization_id,
+        totals.as_of_date,
+        totals.window_days::integer as window_days,
+        row_number() over (
+            partition by totals.organization_id, totals.as_of_date
+            order by totals.message_count desc, totals.conversation_count desc,
+                totals.agent_id::varchar asc
+        ) as rank,
+        totals.agent_id,
+        totals.message_count::bigint as message_count,
+        totals.conversation_count::bigint as conversation_count,
+        totals.total_tokens::bigint as total_tokens,
+        measures.avg_response_time,
+        totals.error_count::bigint as error_count,
+        measures.satisfaction_score,
+        coalesce(measures.rating_count, 0)::bigint as rating_count
+    from totals
+    left join measures using (organization_id, as_of_date, agent_id)
+)
+
+select * from ranked where rank <= n::integer;
+
+create or replace macro overview(start_date, end_date) as table
+select * from period_comparison_between(
+    end_date::date, end_date::date, end_date::date - start_date::date + 1
+);
+
+create or replace macro top_agents_between(start_date, end_date, n) as table
+select * from top_agents_ranked(
+    end_date::date, end_date::date, end_date::date - start_date::date + 1, n
+);
+
+-- One agent's metrics over [start_date, end_date], per organisation it has events in.
+create or replace macro agent_analytics(agent_id, start_date, end_date) as table
+with arguments as (
+    select agent_id::uuid as wanted_agent_id, start_date::date as first_day,
+        end_date::date as last_day
+),
+
+agent_days as (
+    select agent_metrics.*
+    from agent_metrics, arguments
+    where agent_metrics.agent_id = arguments.wanted_agent_id
+      and agent_metrics.date between arguments.first_day and arguments.last_day
+),
+
+agent_measurements as (
+    select daily_measurements.*
+    from daily_measurements, arguments
+    where daily_measurements.agent_id = arguments.wanted_agent_id
+      and daily_measurements.date between arguments.first_day and arguments.last_day
+),
+
+totals as (
+    select
+        organization_id,
+        any_value(agent_days.agent_id) as agent_id,
+        sum(conversation_count)::bigint as conversation_count,
+        sum(message_count)::bigint as message_count,
+        sum(total_tokens)::bigint as total_tokens,
+        sum(error_count)::bigint as error_count
+    from agent_days
+    group by organization_id
+),
+
+response_time_ranks as (
+    select
+        organization_id, value, value_count,
+        sum(value_count) over (partition by organization_id order by value) as cumulative_count,
+        sum(value_count) over (partition by organization_id) as total_count
+    from (
+        select organization_id, value, sum(value_count) as value_count
+        from agent_measurements
+        where measure = 'response_time_ms'
+        group by organization_id, value
+    )
+),
+
+response_times as (
+    select
+        organization_id,
+        sum(value * value_count) / sum(value_count) as avg_response_time,
+        interpolate_quantile(
+            min(value) filter (where cumulative_count > floor(quantile_rank(total_count, 0.5))),
+            min(value) filter (where cumulative_count > ceil(quantile_rank(total_count, 0.5))),
+            quantile_rank(any_value(total_count), 0.5)
+        ) as p50_response_time,
+        interpolate_quantile(
+            min(value) filter (where cumulative_count > floor(quantile_rank(total_count, 0.95))),
+            min(value) filter (where cumulative_count > ceil(quantile_rank(total_count, 0.95))),
+            quantile_rank(any_value(total_count), 0.95)
+        ) as p95_response_time
+    from response_time_ranks
+    group by organization_id
+),
+
+ratings as (
+    select
+        organization_id,
+        sum(value * value_count) / sum(value_count) as satisfaction_score,
+        sum(value_count)::bigint as rating_count
+    from agent_measurements
+    where measure = 'rating'
+    group by organization_id
+)
+
+select
+    totals.organization_id,
+    totals.agent_id,
+    totals.conversation_count,
+    totals.message_count,
+    response_times.avg_response_time,
+    response_times.p50_response_time,
+    response_times.p95_response_time,
+    totals.total_tokens,
+    totals.error_count,
+    ratings.satisfaction_score,
+    coalesce(ratings.rating_count, 0) as rating_count
+from totals
+left join response_times using (organization_id)
+left join ratings using (organization_id)
+order by totals.organization_id;
+
+-- Each organisation with a counted event in the range, every day of the range, zero-filled.
+create or replace macro usage_trends(start_date, end_date) as table
+with days as (
+    select generate_series::date as date
+    from generate_series(start_date::date, end_date::date, interval 1 day)
+),
+
+in_range as (
+    select * from daily_metrics where date between start_date::date and end_date::date
+),
+
+organizations as (
+    select distinct organization_id from in_range
+)
+
+select
+    organizations.organization_id,
+    days.date,
+    coalesce(in_range.total_messages, 0) as total_messages,
+    coalesce(in_range.total_conversations, 0) as total_conversations,
+    coalesce(in_range.total_tokens, 0) as total_tokens,
+    coalesce(in_range.unique_users, 0) as unique_users,
+    coalesce(in_range.workflow_executions, 0) as workflow_executions,
+    coalesce(in_range.error_count, 0) as error_count
+from organizations
+cross join days
+left join in_range using (organization_id, date)
+order by organizations.organization_id, days.date;
+
+create or replace macro event_counts_between(start_date, end_date) as table
+select organization_id, event_type, sum(event_count)::bigint as event_count
+from event_counts
+where date between start_date::date and end_date::date
+group by organization_id, event_type
+order by organization_id, event_type;

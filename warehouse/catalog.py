@@ -24,6 +24,10 @@ from warehouse.lake import CATALOG_FILE_NAME, has_partitions, table_glob
 from warehouse.sql_files import load_sql
 from warehouse.tables import LAKE_TABLES, TableSpec
 
+# The oldest storage format that holds views and macros: any duckdb CLI from 1.0 on,
+# including the one this project installs, opens the catalog.
+CATALOG_STORAGE_VERSION = "v1.0.0"
+
 
 def catalog_path(warehouse_dir: Path) -> Path:
     return warehouse_dir / CATALOG_FILE_NAME
@@ -68,7 +72,12 @@ def publish_catalog(warehouse_dir: Path) -> bool:
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     temporary = warehouse_dir / f".{CATALOG_FILE_NAME}.{uuid.uuid4().hex}.tmp"
     try:
-        with duckdb.connect(str(temporary)) as connection:
+        with duckdb.connect() as connection:
+            connection.execute(
+                f"attach {_sql_string(str(temporary))} as catalog"
+                f" (storage_version '{CATALOG_STORAGE_VERSION}')"
+            )
+            connection.execute("use catalog")
             connection.execute(ddl)
         os.replace(temporary, target)
     finally:

@@ -14,6 +14,7 @@ from assets.daily_tables import daily_table_assets
 from assets.insights import insight_assets
 from assets.raw_events import events
 from pipelines.resources import SourceDatabase, Warehouse
+from pipelines.schedules import build_daily_schedule, daily_job
 from pipelines.settings import Settings
 
 settings = Settings.from_environment()
@@ -24,5 +25,7 @@ defs = Definitions(
         "source": SourceDatabase(dsn=EnvVar("ANALYTICS_SOURCE_DSN"), table=settings.source_table),
         "warehouse": Warehouse(directory=str(settings.warehouse_dir)),
     },
+    jobs=[daily_job],
+    schedules=[build_daily_schedule(settings)],
     executor=in_process_executor,
 )

@@ -12,14 +12,22 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WAREHOUSE_DIR = PROJECT_ROOT / "data" / "warehouse"
 DEFAULT_SOURCE_TABLE = "public.analytics_events"
 DEFAULT_START_DATE = "2024-01-01"
 DEFAULT_LATE_DAYS = 3
+DEFAULT_SCHEDULE_CRON = "0 1 * * *"
+DEFAULT_FRESHNESS_CRON = "0 3 * * *"
+DEFAULT_MAX_INVALID_SHARE = 0.05
+DEFAULT_RAW_RETENTION_DAYS = 365
+DEFAULT_SOURCE_RETENTION_DAYS = 90
 
 _QUALIFIED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$")
+_CRON_FIELD = r"[0-9*,/-]+"
+_CRON = re.compile(rf"^{_CRON_FIELD}(\s+{_CRON_FIELD}){{4}}$")
 
 
 class ConfigurationError(ValueError):
@@ -46,12 +54,44 @@ def parse_qualified_table(value: str) -> tuple[str, str]:
     return schema, table
 
 
+def parse_whole_number(value: str, what: str) -> int:
+    """Parses a non-negative integer or raises a ConfigurationError naming `what`."""
+    if not value.isdigit():
+        raise ConfigurationError(f"{what} must be a whole number of days, got {value!r}")
+    return int(value)
+
+
+def parse_cron(value: str, what: str) -> str:
+    """Accepts a five-field numeric cron expression, the form Dagster schedules take."""
+    if not _CRON.match(value.strip()):
+        raise ConfigurationError(
+            f"{what} must be a five-field cron expression such as '0 1 * * *', got {value!r}"
+        )
+    return value.strip()
+
+
+def parse_share(value: str, what: str) -> float:
+    """Parses a fraction between 0 and 1 or raises a ConfigurationError naming `what`."""
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise ConfigurationError(f"{what} must be a fraction between 0 and 1, got {value!r}")
+    return share
+
+
 @dataclass(frozen=True)
 class Settings:
     source_table: str
     warehouse_dir: Path
     start_date: dt.date
     late_days: int
+    schedule_cron: str = DEFAULT_SCHEDULE_CRON
+    freshness_cron: str = DEFAULT_FRESHNESS_CRON
+    max_invalid_share: float = DEFAULT_MAX_INVALID_SHARE
+    raw_retention_days: int = DEFAULT_RAW_RETENTION_DAYS
+    source_retention_days: int = DEFAULT_SOURCE_RETENTION_DAYS
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -72,4 +112,40 @@ class Settings:
                 "ANALYTICS_START_DATE",
             ),
             late_days=int(late_days_text),
+            **_operations_settings(int(late_days_text)),
         )
+
+
+def _operations_settings(late_days: int) -> dict[str, Any]:
+    """The schedule, check and retention variables (docs/operations.md)."""
+    env = os.environ.get
+    retention = {
+        name: parse_whole_number(env(variable) or str(default), variable)
+        for name, variable, default in (
+            ("raw_retention_days", "ANALYTICS_RAW_RETENTION_DAYS", DEFAULT_RAW_RETENTION_DAYS),
+            (
+                "source_retention_days",
+                "ANALYTICS_SOURCE_RETENTION_DAYS",
+                DEFAULT_SOURCE_RETENTION_DAYS,
+            ),
+        )
+    }
+    for name, days in retention.items():
+        if days <= late_days:
+            # The schedule re-reads the late window, so it must never be pruned.
+            raise ConfigurationError(
+                f"ANALYTICS_{name.upper()} ({days}) must exceed ANALYTICS_LATE_DAYS ({late_days})"
+            )
+    return {
+        "schedule_cron": parse_cron(
+            env("ANALYTICS_SCHEDULE_CRON") or DEFAULT_SCHEDULE_CRON, "ANALYTICS_SCHEDULE_CRON"
+        ),
+        "freshness_cron": parse_cron(
+            env("ANALYTICS_FRESHNESS_CRON") or DEFAULT_FRESHNESS_CRON, "ANALYTICS_FRESHNESS_CRON"
+        ),
+        "max_invalid_share": parse_share(
+            env("ANALYTICS_MAX_INVALID_SHARE") or str(DEFAULT_MAX_INVALID_SHARE),
+            "ANALYTICS_MAX_INVALID_SHARE",
+        ),
+        **retention,
+    }

@@ -1,0 +1,79 @@
+"""The daily run: yesterday's partition and the trailing late days, as one single-run range.
+
+Late events (a `created_at` in a day already processed) are picked up by re-extracting
+the last `ANALYTICS_LATE_DAYS` days along with yesterday. Every daily-partitioned asset
+has a single-run backfill policy, so the whole window is one run over a partition range
+rather than one run per day: the run key names the range, so a tick retried after a
+daemon crash launches nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    schedule,
+)
+
+from pipelines.partitions import daily_partitions
+from pipelines.settings import Settings
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+# Every asset on the shared daily partitioning (raw events, daily tables and any later
+# daily asset): they all accept a range run, which is what the schedule launches.
+daily_job = define_asset_job(
+    "daily_job",
+    selection=AssetSelection.from_string('partitions:"time"'),
+    partitions_def=daily_partitions,
+    description="Extracts and computes a range of UTC days in one run.",
+)
+
+
+def scheduled_days(
+    execution_time: dt.datetime, late_days: int, start_date: dt.date
+) -> tuple[dt.date, dt.date] | None:
+    """The closed range of days a tick at `execution_time` (re)processes, or None if none exist.
+
+    The last day is yesterday in UTC; the first is `late_days` earlier, but never before
+    the first partition.
+    """
+    last = execution_time.astimezone(dt.UTC).date() - dt.timedelta(days=1)
+    if last < start_date:
+        return None
+    return max(last - dt.timedelta(days=late_days), start_date), last
+
+
+def build_daily_schedule(settings: Settings) -> ScheduleDefinition:
+    """The schedule, with its cron and late window read from the settings."""
+
+    @schedule(
+        name="daily_schedule",
+        job=daily_job,
+        cron_schedule=settings.schedule_cron,
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.RUNNING,
+        description=(
+            f"Yesterday's partition and the {settings.late_days} days before it, in one run."
+        ),
+    )
+    def daily_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        execution_time = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+        days = scheduled_days(execution_time, settings.late_days, settings.start_date)
+        if days is None:
+            return SkipReason(f"No complete day since ANALYTICS_START_DATE {settings.start_date}.")
+        first, last = (day.isoformat() for day in days)
+        return RunRequest(
+            run_key=f"daily-{first}-{last}",
+            tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
+        )
+
+    return daily_schedule

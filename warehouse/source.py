@@ -57,7 +57,8 @@ def read_only_conninfo(dsn: str) -> str:
     try:
         params = conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as error:
-        raise SourceError(f"ANALYTICS_SOURCE_DSN is not a connection string: {error}") from None
+        reason = _first_line(error)
+        raise SourceError(f"ANALYTICS_SOURCE_DSN is not a connection string: {reason}") from None
     options = " ".join(filter(None, [params.get("options"), _SESSION_OPTIONS]))
     return make_conninfo(dsn, options=options, application_name="analytics-warehouse")
 
@@ -78,7 +79,9 @@ def check_source_table(dsn: str, qualified_table: str) -> None:
                 (schema, table),
             ).fetchall()
     except psycopg.OperationalError as error:
-        reason = str(error).strip().splitlines()[-1]
+        # libpq's first line names the server and the cause ("Connection refused",
+        # "database ... does not exist"); the lines after it are generic hints.
+        reason = _first_line(error).removeprefix("connection failed: ")
         raise SourceError(f"Cannot connect to the source database: {reason}") from None
     if not found:
         raise SourceError(

@@ -35,7 +35,7 @@ def source_rows(source, statement):
         return connection.execute(statement.format(table=source.table)).fetchall()
 
 
-def test_lake_holds_as_many_events_per_day_as_the_source(source, run_pipeline, query):
+def test_lake_holds_exactly_the_source_events_of_each_day(source, run_pipeline, query):
     source.insert(
         event("2025-03-01 00:00"),
         event("2025-03-01 12:00", organization_id=None),
@@ -50,6 +50,20 @@ def test_lake_holds_as_many_events_per_day_as_the_source(source, run_pipeline, q
     )
     assert query("select event_date, count(*) from events group by 1 order by 1") == in_source
     assert in_source == [(dt.date(2025, 3, 1), 3), (dt.date(2025, 3, 3), 1)]
+    assert sorted(query("select id, event_date from events")) == sorted(
+        source_rows(source, "select id, created_at::date from {table}")
+    )
+
+
+def test_shipped_ddl_indexes_created_at_for_the_extraction_window(source):
+    schema, table = source.table.split(".")
+    (definition,) = source_rows(
+        source,
+        f"select indexdef from pg_indexes where schemaname = '{schema}'"
+        f" and tablename = '{table}' and indexdef like '%(created_at)'",
+    )
+
+    assert definition[0].endswith("USING btree (created_at)")
 
 
 def test_event_at_23_59_59_999999_belongs_to_that_day_and_one_at_midnight_to_the_next(

@@ -13,7 +13,8 @@ from dagster import Definitions, EnvVar, in_process_executor
 from assets.daily_tables import daily_table_assets
 from assets.insights import insight_assets
 from assets.raw_events import events
-from pipelines.resources import SourceDatabase, Warehouse
+from pipelines.resources import PruneDatabase, SourceDatabase, Warehouse
+from pipelines.retention import retention_jobs
 from pipelines.schedules import build_daily_schedule, daily_job
 from pipelines.settings import Settings
 
@@ -24,8 +25,11 @@ defs = Definitions(
     resources={
         "source": SourceDatabase(dsn=EnvVar("ANALYTICS_SOURCE_DSN"), table=settings.source_table),
         "warehouse": Warehouse(directory=str(settings.warehouse_dir)),
+        "prune_database": PruneDatabase(
+            dsn=EnvVar("ANALYTICS_PRUNE_DSN"), table=settings.source_table
+        ),
     },
-    jobs=[daily_job],
+    jobs=[daily_job, *retention_jobs],
     schedules=[build_daily_schedule(settings)],
     executor=in_process_executor,
 )

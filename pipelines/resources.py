@@ -24,3 +24,13 @@ class Warehouse(ConfigurableResource):  # type: ignore[misc]
     @property
     def path(self) -> Path:
         return Path(self.directory)
+
+
+class PruneDatabase(ConfigurableResource):  # type: ignore[misc]
+    """A role allowed to delete from the source, used only by the opt-in prune job.
+
+    Kept apart from `SourceDatabase` so the extraction's DSN can stay read-only.
+    """
+
+    dsn: str
+    table: str = DEFAULT_SOURCE_TABLE

@@ -108,6 +108,25 @@ def test_timestamptz_source_is_cut_at_utc_midnight_whatever_the_session_time_zon
     ]
 
 
+def test_timestamp_source_is_utc_whatever_the_session_time_zone(source, run_pipeline, query):
+    # A plain timestamp column holds UTC (metrics.md, section 1), even when the DSN asks
+    # for another zone.
+    source.dsn = f"{source.dsn} options='-c TimeZone=America/New_York'"
+    source.insert(
+        event("2025-03-01 23:59:59.999999", id=FIRST),
+        event("2025-03-02 00:00:00", id=SECOND),
+        event("2025-03-02 03:00:00", id=THIRD),
+    )
+
+    assert run_pipeline("2025-03-01", "2025-03-02").success
+
+    assert query("select id, created_at, event_date from events order by created_at") == [
+        (FIRST, dt.datetime(2025, 3, 1, 23, 59, 59, 999999), dt.date(2025, 3, 1)),
+        (SECOND, dt.datetime(2025, 3, 2), dt.date(2025, 3, 2)),
+        (THIRD, dt.datetime(2025, 3, 2, 3), dt.date(2025, 3, 2)),
+    ]
+
+
 def test_source_dsn_may_be_a_libpq_uri(source, run_pipeline, query):
     params = conninfo_to_dict(source.dsn)
     source.dsn = (

@@ -13,12 +13,14 @@ from dagster import Definitions, EnvVar, in_process_executor
 from assets.daily_tables import daily_table_assets
 from assets.insights import insight_assets
 from assets.raw_events import events
+from pipelines.freshness import build_freshness_checks, build_freshness_sensor
 from pipelines.resources import PruneDatabase, SourceDatabase, Warehouse
 from pipelines.retention import retention_jobs
 from pipelines.schedules import build_daily_schedule, daily_job
 from pipelines.settings import Settings
 
 settings = Settings.from_environment()
+freshness_checks = build_freshness_checks(settings, daily_table_assets)
 
 defs = Definitions(
     assets=[events, *daily_table_assets, *insight_assets],
@@ -29,7 +31,9 @@ defs = Definitions(
             dsn=EnvVar("ANALYTICS_PRUNE_DSN"), table=settings.source_table
         ),
     },
+    asset_checks=freshness_checks,
     jobs=[daily_job, *retention_jobs],
     schedules=[build_daily_schedule(settings)],
+    sensors=[build_freshness_sensor(freshness_checks)],
     executor=in_process_executor,
 )

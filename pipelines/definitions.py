@@ -13,6 +13,7 @@ from dagster import Definitions, EnvVar, in_process_executor
 from assets.daily_tables import daily_table_assets
 from assets.insights import insight_assets
 from assets.raw_events import events
+from assets.reports import reports
 from pipelines.freshness import build_freshness_checks, build_freshness_sensor
 from pipelines.resources import PruneDatabase, SourceDatabase, Warehouse
 from pipelines.retention import retention_jobs
@@ -23,7 +24,7 @@ settings = Settings.from_environment()
 freshness_checks = build_freshness_checks(settings, daily_table_assets)
 
 defs = Definitions(
-    assets=[events, *daily_table_assets, *insight_assets],
+    assets=[events, *daily_table_assets, *insight_assets, reports],
     resources={
         "source": SourceDatabase(dsn=EnvVar("ANALYTICS_SOURCE_DSN"), table=settings.source_table),
         "warehouse": Warehouse(directory=str(settings.warehouse_dir)),

@@ -1,0 +1,59 @@
+-- Every day of each report's trailing window, zero-filled: usage (usage_trends), response
+-- time percentiles (daily_metrics, NULL on days without a valid value), agent errors and
+-- workflow failures (event_counts). A report is one organisation on one as-of date, for
+-- each organisation in period_comparison on that date.
+with reports as (
+    select distinct organization_id, as_of_date
+    from period_comparison
+    where window_days = $window_days and as_of_date between $first_as_of and $last_as_of
+),
+
+report_days as (
+    select
+        organization_id, as_of_date,
+        unnest(generate_series(as_of_date - $window_days + 1, as_of_date, interval 1 day))::date
+            as date
+    from reports
+),
+
+usage as (
+    select * from usage_trends($first_as_of::date - $window_days + 1, $last_as_of)
+),
+
+response_times as (
+    select organization_id, date, p50_response_time, p95_response_time
+    from daily_metrics
+    where date between $first_as_of::date - $window_days + 1 and $last_as_of
+),
+
+failures as (
+    select
+        organization_id, date,
+        sum(event_count) filter (where event_type = 'agent.error') as agent_errors,
+        sum(event_count) filter (where event_type = 'workflow.failed') as workflow_failures
+    from event_counts
+    where date between $first_as_of::date - $window_days + 1 and $last_as_of
+        and event_type in ('agent.error', 'workflow.failed')
+    group by organization_id, date
+),
+
+final as (
+    select
+        report_days.as_of_date,
+        report_days.organization_id,
+        report_days.date,
+        coalesce(usage.total_messages, 0) as total_messages,
+        coalesce(usage.total_conversations, 0) as total_conversations,
+        coalesce(usage.total_tokens, 0) as total_tokens,
+        coalesce(usage.unique_users, 0) as unique_users,
+        response_times.p50_response_time,
+        response_times.p95_response_time,
+        coalesce(failures.agent_errors, 0)::bigint as agent_errors,
+        coalesce(failures.workflow_failures, 0)::bigint as workflow_failures
+    from report_days
+    left join usage using (organization_id, date)
+    left join response_times using (organization_id, date)
+    left join failures using (organization_id, date)
+)
+
+select * from final order by as_of_date, organization_id, date

@@ -1,0 +1,218 @@
+"""Renders a report as one self-contained HTML page: inline CSS, charts as inline SVG.
+
+Charts are drawn here in Python rather than by a JavaScript library so a report opens
+offline, from a mail attachment or a file share, and prints as it looks on screen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    from warehouse.reports import Report
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
+COLOURS = ("#2563eb", "#f97316", "#16a34a", "#9333ea")
+WIDTH, HEIGHT = 560, 190
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 26, 24
+
+# (metric in period_comparison, card label, unit, whether a rise is good news)
+CARD_METRICS = (
+    ("total_messages", "Messages", "", True),
+    ("total_conversations", "Conversations", "", True),
+    ("unique_users", "Unique users", "", True),
+    ("total_tokens", "Tokens", "", True),
+    ("avg_response_time", "Avg response time", " ms", False),
+    ("p95_response_time", "p95 response time", " ms", False),
+    ("agent_count", "Active agents", "", True),
+    ("workflow_executions", "Workflow executions", "", True),
+    ("error_count", "Errors", "", False),
+)
+
+_environment = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=StrictUndefined
+)
+
+
+def number(value: float | None, unit: str = "") -> str:
+    """A value as the cards and tables show it: thousands separated, NULL as a dash."""
+    if value is None:
+        return "\N{EN DASH}"
+    return f"{value:,.0f}{unit}" if float(value).is_integer() else f"{value:,.1f}{unit}"
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten at or above `value`: a readable axis top."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
+
+
+def _svg(title: str, height: int, body: list[str]) -> Markup:
+    return Markup(
+        f'<svg class="chart" role="img" aria-label="{escape(title)}" width="{WIDTH}"'
+        f' height="{height}" viewBox="0 0 {WIDTH} {height}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
+    )
+
+
+def line_chart(
+    title: str, days: Sequence[dt.date], series: Mapping[str, Sequence[float | None]]
+) -> Markup:
+    """One line per series over the days; a NULL value leaves a gap in its line."""
+    top = _nice_ceiling(max((v for values in series.values() for v in values if v), default=0))
+    plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_width / max(len(days) - 1, 1)
+
+    def point(index: int, value: float) -> tuple[float, float]:
+        return LEFT + index * step, TOP + plot_height * (1 - value / top)
+
+    body = []
+    for fraction in (0, 0.5, 1):
+        y = TOP + plot_height * (1 - fraction)
+        body.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        body.append(
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="y">{number(top * fraction)}</text>'
+        )
+    anchors = {0: "start", len(days) // 2: "middle", len(days) - 1: "end"} if days else {}
+    for index, anchor in anchors.items():
+        body.append(
+            f'<text x="{LEFT + index * step:.1f}" y="{HEIGHT - 6}" text-anchor="{anchor}">'
+            f"{days[index]:%b %d}</text>"
+        )
+    for colour, values in zip(COLOURS, series.values(), strict=False):
+        segments: list[list[tuple[float, float]]] = [[]]
+        for index, value in enumerate(values):
+            if value is None:
+                segments.append([])
+            else:
+                segments[-1].append(point(index, value))
+        for segment in segments:
+            # a lone day between gaps has no line to draw, so it gets a dot
+            if len(segment) == 1:
+                ((x, y),) = segment
+                body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>')
+            elif segment:
+                points = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
+                body.append(f'<polyline points="{points}" stroke="{colour}"/>')
+    legend_x = LEFT
+    for colour, name in zip(COLOURS, series, strict=False):
+        body.append(f'<rect x="{legend_x}" y="6" width="10" height="10" fill="{colour}"/>')
+        body.append(f'<text x="{legend_x + 14}" y="15" class="legend">{escape(name)}</text>')
+        legend_x += 24 + 7 * len(name)
+    return _svg(title, HEIGHT, body)
+
+
+def bar_chart(title: str, items: Sequence[tuple[str, float]]) -> Markup:
+    """Horizontal bars, one per label, each with its value; a note when there is none."""
+    row, label_width = 22, 190
+    height = max(len(items), 1) * row + 8
+    top = max((value for _, value in items), default=0) or 1
+    body = [] if items else [f'<text x="8" y="{row - 6}" class="legend">none</text>']
+    for index, (label, value) in enumerate(items):
+        y = 4 + index * row
+        width = (WIDTH - label_width - 80) * value / top
+        body.append(f'<text x="{label_width - 8}" y="{y + 15}" class="y">{escape(label)}</text>')
+        body.append(
+            f'<rect x="{label_width}" y="{y + 3}" width="{width:.1f}" height="{row - 6}"'
+            f' fill="{COLOURS[0]}"/>'
+        )
+        body.append(
+            f'<text x="{label_width + width + 6:.1f}" y="{y + 15}" class="legend">'
+            f"{number(value)}</text>"
+        )
+    return _svg(title, height, body)
+
+
+def cards(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The headline cards: value, previous value and change, coloured by whether it is good."""
+    by_metric = {row["metric"]: row for row in rows}
+    result = []
+    for metric, label, unit, rise_is_good in CARD_METRICS:
+        row = by_metric.get(metric, {})
+        change = row.get("change_pct")
+        direction = "flat" if not change else ("up" if change > 0 else "down")
+        tone = (
+            "neutral"
+            if direction == "flat"
+            else ("good" if (change > 0) == rise_is_good else "bad")
+        )
+        result.append(
+            {
+                "metric": metric,
+                "label": label,
+                "value": number(row.get("current_value"), unit),
+                "previous": number(row.get("previous_value"), unit),
+                "change": "n/a" if change is None else f"{change:+.1f} %",
+                "arrow": {"up": "▲", "down": "▼", "flat": "■"}[direction],
+                "tone": tone,
+            }
+        )
+    return result
+
+
+def _column(rows: Sequence[Mapping[str, Any]], name: str) -> list[float | None]:
+    return [row[name] for row in rows]
+
+
+def render_report(report: Report) -> str:
+    """The organisation's page: every section of the report over its trailing window."""
+    days = [row["date"] for row in report.days]
+    usage = [
+        line_chart(label, days, {label: _column(report.days, column)})
+        for column, label in (
+            ("total_messages", "Messages"),
+            ("total_conversations", "Conversations"),
+            ("total_tokens", "Tokens"),
+            ("unique_users", "Unique users"),
+        )
+    ]
+    return _environment.get_template("report.html.j2").render(
+        report=report,
+        first_day=days[0],
+        cards=cards(report.cards),
+        usage_charts=usage,
+        response_time_chart=line_chart(
+            "Response time (ms)",
+            days,
+            {
+                "p50": _column(report.days, "p50_response_time"),
+                "p95": _column(report.days, "p95_response_time"),
+            },
+        ),
+        failure_chart=line_chart(
+            "Errors and workflow failures",
+            days,
+            {
+                "agent.error": _column(report.days, "agent_errors"),
+                "workflow.failed": _column(report.days, "workflow_failures"),
+            },
+        ),
+        event_mix_chart=bar_chart(
+            "Event mix", [(row["event_type"], row["event_count"]) for row in report.event_mix]
+        ),
+        data_quality_chart=bar_chart(
+            "Data quality issues",
+            [(row["issue"], row["event_count"]) for row in report.data_quality],
+        ),
+        number=number,
+    )
+
+
+def render_index(as_of_date: dt.date, reports: Sequence[Report]) -> str:
+    """The date's index: a line per organisation with its headline figures and a link."""
+    rows = [
+        {"report": report, "cards": {card["metric"]: card for card in cards(report.cards)}}
+        for report in reports
+    ]
+    return _environment.get_template("report_index.html.j2").render(
+        as_of_date=as_of_date, rows=rows
+    )

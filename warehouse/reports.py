@@ -1,0 +1,150 @@
+"""HTML reports: one self-contained page per organisation and as-of date, plus an index.
+
+A report covers the trailing `REPORT_DAYS` days of one organisation. Each as-of date's
+pages are built in a temporary folder beside `reports/<date>/` and renamed into place,
+so a reader never sees a half-written set. The sections are read for a whole range of
+as-of dates at once (five queries), since a backfill writes one folder per date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from warehouse.catalog import connect_in_memory
+from warehouse.report_html import render_index, render_report
+from warehouse.sql_files import load_sql
+
+REPORT_DAYS = 30
+INDEX_FILE_NAME = "index.html"
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Report:
+    """The rows of every section of one organisation's report on one as-of date."""
+
+    as_of_date: dt.date
+    organization_id: str
+    cards: list[Row]
+    days: list[Row]
+    top_agents: list[Row]
+    event_mix: list[Row]
+    data_quality: list[Row]
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.organization_id}.html"
+
+
+@dataclass(frozen=True)
+class ReportFolder:
+    """One as-of date's published folder: its reports and each file's size in bytes."""
+
+    as_of_date: dt.date
+    path: Path
+    reports: list[Report]
+    sizes: dict[str, int]
+
+
+def reports_dir(warehouse_dir: Path) -> Path:
+    return warehouse_dir / "reports"
+
+
+def _records(
+    connection: duckdb.DuckDBPyConnection, name: str, parameters: dict[str, object]
+) -> list[Row]:
+    cursor = connection.execute(load_sql(f"reports/{name}"), parameters)
+    columns = [description[0] for description in cursor.description]
+    return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+
+
+def _by_key(rows: list[Row], *key: str) -> dict[tuple[Any, ...], list[Row]]:
+    grouped: dict[tuple[Any, ...], list[Row]] = defaultdict(list)
+    for row in rows:
+        grouped[tuple(str(row[name]) for name in key)].append(row)
+    return grouped
+
+
+def load_reports(warehouse_dir: Path, as_of_dates: list[dt.date]) -> dict[dt.date, list[Report]]:
+    """Every report of the given as-of dates: one per organisation in period_comparison."""
+    parameters = {
+        "first_as_of": min(as_of_dates),
+        "last_as_of": max(as_of_dates),
+        "window_days": REPORT_DAYS,
+    }
+    with connect_in_memory(warehouse_dir) as connection:
+        sections = {
+            name: _records(connection, f"select_report_{name}", parameters)
+            for name in ("cards", "days", "top_agents", "event_mix", "data_quality")
+        }
+    per_report = {
+        name: _by_key(rows, "as_of_date", "organization_id")
+        for name, rows in sections.items()
+        if name != "data_quality"
+    }
+    quality = _by_key(sections["data_quality"], "as_of_date")
+    reports: dict[dt.date, list[Report]] = {day: [] for day in as_of_dates}
+    for as_of_text, organization_id in per_report["cards"]:
+        as_of_date = dt.date.fromisoformat(as_of_text)
+        if as_of_date not in reports:
+            continue
+        key = (as_of_text, organization_id)
+        reports[as_of_date].append(
+            Report(
+                as_of_date=as_of_date,
+                organization_id=organization_id,
+                cards=per_report["cards"][key],
+                days=per_report["days"][key],
+                top_agents=per_report["top_agents"].get(key, []),
+                event_mix=per_report["event_mix"].get(key, []),
+                data_quality=quality.get((as_of_text,), []),
+            )
+        )
+    return reports
+
+
+@contextmanager
+def atomic_directory(final_path: Path) -> Iterator[Path]:
+    """Yields an empty temporary folder beside `final_path`; puts it in place on success.
+
+    A rename cannot replace a non-empty folder, so the previous one is moved aside first
+    and deleted once the new one is in place.
+    """
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = final_path.with_name(f".{final_path.name}.{uuid.uuid4().hex}.tmp")
+    retired = final_path.with_name(f".{final_path.name}.{uuid.uuid4().hex}.old")
+    temporary.mkdir()
+    try:
+        yield temporary
+        if final_path.exists():
+            final_path.rename(retired)
+        temporary.rename(final_path)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def write_reports(warehouse_dir: Path, as_of_dates: list[dt.date]) -> list[ReportFolder]:
+    """Writes `reports/<date>/` for each as-of date: a page per organisation and an index."""
+    folders = []
+    for as_of_date, reports in load_reports(warehouse_dir, as_of_dates).items():
+        final_path = reports_dir(warehouse_dir) / as_of_date.isoformat()
+        pages = {report.file_name: render_report(report) for report in reports}
+        pages[INDEX_FILE_NAME] = render_index(as_of_date, reports)
+        with atomic_directory(final_path) as folder:
+            for file_name, html in pages.items():
+                (folder / file_name).write_text(html, encoding="utf-8")
+        sizes = {file_name: len(html.encode()) for file_name, html in pages.items()}
+        folders.append(ReportFolder(as_of_date, final_path, reports, sizes))
+    return folders

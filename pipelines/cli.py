@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from pipelines.settings import ConfigurationError
+from pipelines.settings import ConfigurationError, Settings
+from warehouse.export import COPY_OPTIONS, EXPORTABLE, ExitCode, ExportError, ExportRequest, export
 
 
 def _positive(text: str) -> int:
@@ -30,7 +32,45 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also seed demo events into ANALYTICS_SOURCE_DSN (never done unless asked)",
     )
+    export = commands.add_parser(
+        "export",
+        help="write a published table or macro result for a date range to a file",
+        description="Exit codes: 0 exported, 2 bad input, 3 output exists (use --force), "
+        "4 no warehouse at ANALYTICS_WAREHOUSE_DIR. See docs/reports.md.",
+    )
+    export.add_argument("table", help=f"one of: {', '.join(EXPORTABLE)}")
+    export.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
+    export.add_argument("--end", required=True, help="last day, YYYY-MM-DD (inclusive)")
+    export.add_argument("--organization", help="only this organisation's rows (UUID)")
+    export.add_argument("--agent", help="the agent of agent_analytics (UUID)")
+    export.add_argument("--top", type=_positive, default=10, help="n of top_agents_between")
+    export.add_argument("--format", choices=list(COPY_OPTIONS), default="csv")
+    export.add_argument("--output", required=True, type=Path, help="file to write")
+    export.add_argument("--force", action="store_true", help="replace an existing output file")
     return parser
+
+
+def _export(arguments: argparse.Namespace) -> int:
+    request = ExportRequest(
+        table=arguments.table,
+        start=arguments.start,
+        end=arguments.end,
+        output=arguments.output,
+        warehouse_dir=Settings.from_environment().warehouse_dir,
+        file_format=arguments.format,
+        organization=arguments.organization,
+        agent=arguments.agent,
+        top=arguments.top,
+        force=arguments.force,
+        progress=sys.stdout.isatty(),
+    )
+    try:
+        rows = export(request)
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    print(f"exported {rows} rows to {arguments.output}", file=sys.stderr)
+    return ExitCode.OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             from pipelines.demo import DemoOptions, run_demo
 
             run_demo(DemoOptions(arguments.days, arguments.events_per_day, arguments.seed))
+        elif arguments.command == "export":
+            return _export(arguments)
     except ConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

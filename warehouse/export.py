@@ -1,0 +1,181 @@
+"""Exports a published table or macro result for a date range, through DuckDB's own COPY.
+
+DuckDB reads the lake and writes the file itself, so types survive (UUID, DATE, JSON)
+and a year of events streams out without passing through Python. The catalog is opened
+read-only, so an export never waits for or blocks a pipeline run. The file is written
+under a temporary name beside the output and renamed, so an interrupted export leaves
+no half file behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+import duckdb
+
+from pipelines.settings import ConfigurationError, parse_date
+from warehouse.catalog import catalog_path
+from warehouse.lake import atomic_path
+from warehouse.tables import (
+    AGENT_METRICS,
+    DAILY_METRICS,
+    DATA_QUALITY,
+    EVENT_COUNTS,
+    EVENTS,
+    PERIOD_COMPARISON,
+    TOP_AGENTS,
+    TableSpec,
+)
+
+
+class ExitCode(IntEnum):
+    """The export command's exit status, documented in docs/reports.md."""
+
+    OK = 0
+    BAD_INPUT = 2
+    OUTPUT_EXISTS = 3
+    WAREHOUSE_MISSING = 4
+
+
+class ExportError(Exception):
+    """An export refused before writing anything; the message says what to change."""
+
+    def __init__(self, message: str, exit_code: ExitCode) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# Each published view and the date column its range filters on.
+VIEW_DATE_COLUMNS: dict[TableSpec, str] = {
+    DAILY_METRICS: "date",
+    AGENT_METRICS: "date",
+    EVENT_COUNTS: "date",
+    DATA_QUALITY: "date",
+    EVENTS: "event_date",
+    PERIOD_COMPARISON: "as_of_date",
+    TOP_AGENTS: "as_of_date",
+}
+# Each exportable macro and its call; every one has an organization_id column.
+MACRO_CALLS = {
+    "overview": "overview($start_date, $end_date)",
+    "usage_trends": "usage_trends($start_date, $end_date)",
+    "event_counts_between": "event_counts_between($start_date, $end_date)",
+    "top_agents_between": "top_agents_between($start_date, $end_date, $top)",
+    "agent_analytics": "agent_analytics($agent_id, $start_date, $end_date)",
+}
+EXPORTABLE = sorted([spec.name for spec in VIEW_DATE_COLUMNS] + list(MACRO_CALLS))
+COPY_OPTIONS = {
+    "csv": "format csv, header",
+    "parquet": "format parquet, compression zstd",
+    "jsonl": "format json",  # DuckDB writes one JSON object per line
+}
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    table: str
+    start: str
+    end: str
+    output: Path
+    warehouse_dir: Path
+    file_format: str = "csv"
+    organization: str | None = None
+    agent: str | None = None
+    top: int = 10
+    force: bool = False
+    progress: bool = False
+
+
+def _date(text: str, what: str) -> dt.date:
+    try:
+        return parse_date(text, what)
+    except ConfigurationError as error:
+        raise ExportError(str(error), ExitCode.BAD_INPUT) from None
+
+
+def _uuid(text: str, what: str) -> str:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise ExportError(f"{what} must be a UUID, got {text!r}", ExitCode.BAD_INPUT) from None
+
+
+def _validate(request: ExportRequest) -> tuple[dt.date, dt.date]:
+    start, end = _date(request.start, "--start"), _date(request.end, "--end")
+    if start > end:
+        raise ExportError(f"--start {start} is after --end {end}", ExitCode.BAD_INPUT)
+    if request.table not in EXPORTABLE:
+        raise ExportError(
+            f"unknown table {request.table!r}; choose one of {', '.join(EXPORTABLE)}",
+            ExitCode.BAD_INPUT,
+        )
+    if request.file_format not in COPY_OPTIONS:
+        raise ExportError(
+            f"unknown format {request.file_format!r}; choose one of {', '.join(COPY_OPTIONS)}",
+            ExitCode.BAD_INPUT,
+        )
+    if (request.agent is None) == (request.table == "agent_analytics"):
+        raise ExportError(
+            "--agent is required by agent_analytics and only by it", ExitCode.BAD_INPUT
+        )
+    if request.organization is not None and request.table == DATA_QUALITY.name:
+        raise ExportError(
+            "data_quality has no organization_id: its issues include events without one",
+            ExitCode.BAD_INPUT,
+        )
+    return start, end
+
+
+def build_query(request: ExportRequest) -> tuple[str, dict[str, object]]:
+    """The selection to copy and its parameters; raises ExportError on bad input."""
+    start, end = _validate(request)
+    parameters: dict[str, object] = {"start_date": start, "end_date": end}
+    conditions = []
+    order = ""
+    views = {spec.name: spec for spec in VIEW_DATE_COLUMNS}
+    if request.table in views:
+        spec = views[request.table]
+        source = spec.name
+        conditions.append(f"{VIEW_DATE_COLUMNS[spec]} between $start_date and $end_date")
+        order = f" order by {', '.join(spec.key)}"
+    else:
+        source = MACRO_CALLS[request.table]
+        if request.table == "top_agents_between":
+            parameters["top"] = request.top
+        if request.agent is not None:
+            parameters["agent_id"] = _uuid(request.agent, "--agent")
+    if request.organization is not None:
+        conditions.append("organization_id = $organization_id")
+        parameters["organization_id"] = _uuid(request.organization, "--organization")
+    where = f" where {' and '.join(conditions)}" if conditions else ""
+    return f"select * from {source}{where}{order}", parameters
+
+
+def export(request: ExportRequest) -> int:
+    """Writes the request's rows to its output file; returns how many were written."""
+    query, parameters = build_query(request)
+    catalog = catalog_path(request.warehouse_dir)
+    if not catalog.exists():
+        raise ExportError(
+            f"no warehouse at {request.warehouse_dir} ({catalog.name} is missing): "
+            "materialise it first or set ANALYTICS_WAREHOUSE_DIR",
+            ExitCode.WAREHOUSE_MISSING,
+        )
+    if request.output.exists() and not request.force:
+        raise ExportError(
+            f"{request.output} already exists; pass --force to replace it", ExitCode.OUTPUT_EXISTS
+        )
+    with (
+        duckdb.connect(str(catalog), read_only=True) as connection,
+        atomic_path(request.output) as temporary,
+    ):
+        connection.execute(f"set enable_progress_bar = {str(request.progress).lower()}")
+        result = connection.execute(
+            f"copy ({query}) to $destination ({COPY_OPTIONS[request.file_format]})",
+            {**parameters, "destination": str(temporary)},
+        ).fetchone()
+    return int(result[0]) if result else 0

@@ -9,6 +9,7 @@ ORG = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 OTHER_ORG = uuid.UUID("00000000-0000-4000-8000-00000000000b")
 AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
 OTHER_AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000a2")
+IDLE_AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000a3")
 DAY = "2025-03-01"
 
 
@@ -127,47 +128,35 @@ def test_response_time_mean_and_percentiles_are_over_the_agents_message_received
         received("50"),
         received(5000, OTHER_AGENT),
         agent_event("message.sent", properties={"responseTime": 9000}),
+        agent_event("message.sent", IDLE_AGENT, properties={"responseTime": 9000}),
+        received(-3, IDLE_AGENT),
     )
 
     assert run_pipeline(DAY).success
 
+    columns = "avg_response_time, p50_response_time, p95_response_time"
     # Linear interpolation at ranks (n - 1) * p: 1.5 and 2.85.
-    assert metric(query, "avg_response_time, p50_response_time, p95_response_time") == [
-        (250.0, 250.0, 385.0)
-    ]
+    assert metric(query, columns) == [(250.0, 250.0, 385.0)]
+    assert metric(query, columns, IDLE_AGENT) == [(None, None, None)]
 
 
-def test_response_time_metrics_are_null_when_the_agent_has_none(source, run_pipeline, query):
-    source.insert(agent_event("message.sent"), received(-3), received(1000, OTHER_AGENT))
-
-    assert run_pipeline(DAY).success
-
-    assert metric(query, "avg_response_time, p50_response_time, p95_response_time") == [
-        (None, None, None)
-    ]
-
-
-def test_total_tokens_sums_the_agents_valid_tokens(source, run_pipeline, query):
+def test_total_tokens_sums_the_agents_valid_tokens_and_is_zero_when_none(
+    source, run_pipeline, query
+):
     source.insert(
         agent_event("message.sent", properties={"tokens": 40}),
         agent_event("agent.updated", properties={"tokens": 2}),
         agent_event("message.sent", properties={"tokens": 1.5}),
         agent_event("message.sent", OTHER_AGENT, properties={"tokens": 1000}),
         agent_event("message.sent", OTHER_AGENT),
+        agent_event("message.sent", IDLE_AGENT, properties={"tokens": "40"}),
     )
 
     assert run_pipeline(DAY).success
 
     assert metric(query, "total_tokens") == [(42,)]
     assert metric(query, "total_tokens", OTHER_AGENT) == [(1000,)]
-
-
-def test_total_tokens_is_zero_when_the_agent_has_no_valid_tokens(source, run_pipeline, query):
-    source.insert(agent_event("message.sent", properties={"tokens": "40"}))
-
-    assert run_pipeline(DAY).success
-
-    assert metric(query, "total_tokens") == [(0,)]
+    assert metric(query, "total_tokens", IDLE_AGENT) == [(0,)]
 
 
 def test_error_count_counts_the_agents_agent_error_only(source, run_pipeline, query):
@@ -183,7 +172,7 @@ def test_error_count_counts_the_agents_agent_error_only(source, run_pipeline, qu
     assert metric(query, "error_count") == [(2,)]
 
 
-def test_satisfaction_score_is_the_mean_of_valid_ratings_on_message_rated(
+def test_satisfaction_score_is_the_mean_of_valid_ratings_and_rating_count_their_number(
     source, run_pipeline, query
 ):
     source.insert(
@@ -195,18 +184,12 @@ def test_satisfaction_score_is_the_mean_of_valid_ratings_on_message_rated(
         rated(None),
         agent_event("message.received", properties={"rating": 1}),
         rated(1, OTHER_AGENT),
+        agent_event("message.sent", IDLE_AGENT),
+        rated(0, IDLE_AGENT),
     )
 
     assert run_pipeline(DAY).success
 
-    assert metric(query, "satisfaction_score, rating_count") == [(pytest.approx(11.5 / 3), 3)]
-
-
-def test_satisfaction_score_is_null_and_rating_count_zero_without_valid_ratings(
-    source, run_pipeline, query
-):
-    source.insert(agent_event("message.sent"), rated(0))
-
-    assert run_pipeline(DAY).success
-
-    assert metric(query, "satisfaction_score, rating_count") == [(None, 0)]
+    columns = "satisfaction_score, rating_count"
+    assert metric(query, columns) == [(pytest.approx(11.5 / 3), 3)]
+    assert metric(query, columns, IDLE_AGENT) == [(None, 0)]

@@ -77,7 +77,9 @@ def test_total_conversations_counts_conversation_started(source, run_pipeline, q
     assert metric(query, "total_conversations") == [(2,)]
 
 
-def test_total_tokens_sums_valid_tokens_over_all_events(source, run_pipeline, query):
+def test_total_tokens_sums_valid_tokens_over_all_events_and_is_zero_when_none(
+    source, run_pipeline, query
+):
     source.insert(
         event("message.sent", properties={"tokens": 100}),
         event("message.received", properties={"tokens": 20}),
@@ -86,19 +88,16 @@ def test_total_tokens_sums_valid_tokens_over_all_events(source, run_pipeline, qu
         event("message.sent", properties={"tokens": 2.5}),
         event("message.sent", properties={"tokens": -40}),
         event("message.sent"),
+        event("message.sent", organization_id=OTHER_ORG, properties={"tokens": "12"}),
+        event("message.sent", organization_id=OTHER_ORG),
     )
 
     assert run_pipeline(DAY).success
 
-    assert metric(query, "total_tokens") == [(123,)]
-
-
-def test_total_tokens_is_zero_when_no_event_has_valid_tokens(source, run_pipeline, query):
-    source.insert(event("message.sent"), event("message.sent", properties={"tokens": "12"}))
-
-    assert run_pipeline(DAY).success
-
-    assert metric(query, "total_tokens") == [(0,)]
+    assert query("select organization_id, total_tokens from daily_metrics order by all") == [
+        (ORG, 123),
+        (OTHER_ORG, 0),
+    ]
 
 
 def test_unique_users_are_distinct_non_null_user_ids(source, run_pipeline, query):
@@ -132,36 +131,26 @@ def test_avg_response_time_is_the_mean_of_valid_response_times_on_message_receiv
     assert metric(query, "avg_response_time") == [(200.0,)]
 
 
-def test_response_time_percentiles_interpolate_linearly(source, run_pipeline, query):
-    source.insert(received(400), received(100), received(300), received(200))
-
-    assert run_pipeline(DAY).success
-
-    # Ranks (n - 1) * p: 1.5 between 200 and 300; 2.85 between 300 and 400.
-    assert metric(query, "p50_response_time, p95_response_time") == [(250.0, 385.0)]
-    assert metric(query, "avg_response_time") == [(250.0,)]
-
-
-def test_response_time_percentiles_of_one_value_are_that_value(source, run_pipeline, query):
-    source.insert(received(1234.5))
-
-    assert run_pipeline(DAY).success
-
-    assert metric(query, "p50_response_time, p95_response_time") == [(1234.5, 1234.5)]
-
-
-def test_response_time_metrics_are_null_when_no_valid_response_time(source, run_pipeline, query):
+def test_response_time_percentiles_interpolate_linearly_and_are_null_when_none(
+    source, run_pipeline, query
+):
     source.insert(
-        event("message.sent", properties={"responseTime": 100}),
-        received("100"),
-        event("message.received"),
+        received(400),
+        received(100),
+        received(300),
+        received(200),
+        event("message.sent", organization_id=OTHER_ORG, properties={"responseTime": 100}),
+        {**received("100"), "organization_id": OTHER_ORG},
+        {**event("message.received"), "organization_id": OTHER_ORG},
     )
 
     assert run_pipeline(DAY).success
 
-    assert metric(query, "avg_response_time, p50_response_time, p95_response_time") == [
-        (None, None, None)
-    ]
+    # Ranks (n - 1) * p: 1.5 between 200 and 300; 2.85 between 300 and 400.
+    assert query(
+        "select organization_id, avg_response_time, p50_response_time, p95_response_time"
+        " from daily_metrics order by all"
+    ) == [(ORG, 250.0, 250.0, 385.0), (OTHER_ORG, None, None, None)]
 
 
 def test_agent_count_is_distinct_non_null_resource_ids_of_agent_events(source, run_pipeline, query):

@@ -46,18 +46,22 @@ def assert_one_sentence(message):
 
 
 def run_cli(source, warehouse_dir, partition_range, **environment):
-    """`dagster asset materialize` from the project root, configured by environment variables."""
+    """`dagster asset materialize` from the project root, configured by environment variables.
+
+    A variable given as None is left unset.
+    """
+    settings = {
+        "ANALYTICS_SOURCE_DSN": source.dsn,
+        "ANALYTICS_SOURCE_TABLE": source.table,
+        "ANALYTICS_WAREHOUSE_DIR": str(warehouse_dir),
+        **environment,
+    }
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("ANALYTICS_", "DAGSTER_HOME"))
     }
-    env.update(
-        ANALYTICS_SOURCE_DSN=source.dsn,
-        ANALYTICS_SOURCE_TABLE=source.table,
-        ANALYTICS_WAREHOUSE_DIR=str(warehouse_dir),
-        **environment,
-    )
+    env.update({key: value for key, value in settings.items() if value is not None})
     return subprocess.run(
         [*MATERIALIZE, "--partition-range", partition_range],
         cwd=PROJECT_ROOT,
@@ -72,18 +76,28 @@ def last_line(text):
     return text.strip().splitlines()[-1]
 
 
-def test_unreachable_source_fails_the_run_with_one_sentence_naming_the_problem(
-    source, run_pipeline
+@pytest.mark.parametrize(
+    ("dsn", "cause"),
+    [
+        (UNREACHABLE_DSN, '"127.0.0.1", port 1 failed: Connection refused'),
+        (
+            "host=127.0.0.1 port=5432 user=postgres dbname=no_such_database",
+            'database "no_such_database" does not exist',
+        ),
+    ],
+    ids=["unreachable server", "unknown database"],
+)
+def test_source_that_cannot_be_reached_fails_the_run_with_one_sentence_naming_the_cause(
+    source, run_pipeline, dsn, cause
 ):
-    source.dsn = UNREACHABLE_DSN
+    source.dsn = dsn
 
     result = run_pipeline("2025-03-01", raise_on_error=False)
 
     assert not result.success
     message = failure_description(result)
     assert message.startswith("Cannot connect to the source database:")
-    assert '"127.0.0.1", port 1' in message
-    assert "Connection refused" in message
+    assert cause in message
     assert_one_sentence(message)
 
 
@@ -145,6 +159,25 @@ def test_malformed_start_date_is_a_configuration_error_naming_the_variable(monke
         Settings.from_environment()
 
     assert str(raised.value) == f"ANALYTICS_START_DATE must be a date as YYYY-MM-DD, got {value!r}"
+
+
+@pytest.mark.parametrize("value", ["analytics_events", "public.events.v2", 'public."events"'])
+def test_malformed_source_table_is_a_configuration_error_naming_the_variable(monkeypatch, value):
+    monkeypatch.setenv("ANALYTICS_SOURCE_TABLE", value)
+
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_environment()
+
+    assert str(raised.value) == (
+        f"ANALYTICS_SOURCE_TABLE must be schema.table (plain identifiers), got {value!r}"
+    )
+
+
+def test_cli_without_source_dsn_fails_naming_the_variable(source, warehouse_dir):
+    completed = run_cli(source, warehouse_dir, "2025-03-01...2025-03-01", ANALYTICS_SOURCE_DSN=None)
+
+    assert completed.returncode != 0
+    assert 'environment variable "ANALYTICS_SOURCE_DSN" which is not set' in completed.stderr
 
 
 def test_cli_with_malformed_start_date_ends_with_the_configuration_error(source, warehouse_dir):

@@ -1,0 +1,193 @@
+"""`analytics-warehouse export`: formats round-trip, filters are exact, bad input is refused.
+
+Two organisations have events on three days, including the first and last instant of
+the middle one; exports go through the console script's `main` as a user would run it.
+"""
+
+import uuid
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from warehouse.catalog import publish_catalog
+from warehouse.export import ExitCode
+
+ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
+OTHER_ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a2")
+AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000b1")
+DAYS = ("2025-03-09", "2025-03-10", "2025-03-11")
+READERS = {"csv": "read_csv", "parquet": "read_parquet", "jsonl": "read_json"}
+
+
+def message(organization_id, created_at, event_type="message.received"):
+    return {
+        "id": uuid.uuid4(),
+        "organization_id": organization_id,
+        "event_type": event_type,
+        "resource_type": "agent",
+        "resource_id": AGENT,
+        "properties": {"responseTime": 250.5, "tokens": 40},
+        "user_id": uuid.uuid4(),
+        "created_at": created_at,
+    }
+
+
+@pytest.fixture
+def events(source, run_pipeline, warehouse_dir, monkeypatch):
+    """The inserted events, materialised in a warehouse the command is pointed at."""
+    inserted = [
+        message(organization_id, created_at)
+        for organization_id in (ORG, OTHER_ORG)
+        for created_at in (
+            f"{DAYS[0]} 23:59:59.999999",
+            f"{DAYS[1]} 00:00:00",
+            f"{DAYS[1]} 12:00",
+            f"{DAYS[1]} 23:59:59.999999",
+            f"{DAYS[2]} 00:00:00",
+        )
+    ]
+    source.insert(*inserted)
+    assert run_pipeline(DAYS[0], DAYS[-1]).success
+    monkeypatch.setenv("ANALYTICS_WAREHOUSE_DIR", str(warehouse_dir))
+    return inserted
+
+
+def export(*arguments):
+    return main(["export", *map(str, arguments)])
+
+
+def normalised(rows):
+    """Values as text: CSV and JSON carry UUIDs and dates as strings, Parquet as types."""
+    return sorted(tuple(None if value is None else str(value) for value in row) for row in rows)
+
+
+def read_back(path, file_format):
+    with duckdb.connect() as connection:
+        return connection.execute(
+            f"select * from {READERS[file_format]}(?)", [str(path)]
+        ).fetchall()
+
+
+@pytest.mark.parametrize("file_format", list(READERS))
+def test_each_format_round_trips_a_table(events, query, tmp_path, file_format):
+    output = tmp_path / f"daily_metrics.{file_format}"
+
+    code = export(
+        "daily_metrics",
+        "--start",
+        DAYS[0],
+        "--end",
+        DAYS[-1],
+        "--format",
+        file_format,
+        "--output",
+        output,
+    )
+
+    assert code == ExitCode.OK
+    assert normalised(read_back(output, file_format)) == normalised(
+        query("select * from daily_metrics")
+    )
+
+
+def test_a_macro_result_exports_with_its_arguments(events, query, tmp_path):
+    output = tmp_path / "agent.parquet"
+
+    code = export(
+        "agent_analytics",
+        "--agent",
+        AGENT,
+        "--start",
+        DAYS[1],
+        "--end",
+        DAYS[1],
+        "--format",
+        "parquet",
+        "--output",
+        output,
+    )
+
+    assert code == ExitCode.OK
+    expected = query("select * from agent_analytics(?, ?, ?)", [AGENT, DAYS[1], DAYS[1]])
+    assert len(expected) == 2
+    assert normalised(read_back(output, "parquet")) == normalised(expected)
+
+
+def test_range_and_organisation_filters_keep_exactly_that_days_events(events, tmp_path):
+    output = tmp_path / "events.parquet"
+
+    code = export(
+        "events",
+        "--start",
+        DAYS[1],
+        "--end",
+        DAYS[1],
+        "--organization",
+        ORG,
+        "--format",
+        "parquet",
+        "--output",
+        output,
+    )
+
+    assert code == ExitCode.OK
+    with duckdb.connect() as connection:
+        exported = connection.execute("select id from read_parquet(?)", [str(output)]).fetchall()
+    expected = {
+        event["id"]
+        for event in events
+        if event["organization_id"] == ORG and event["created_at"].startswith(DAYS[1])
+    }
+    assert {row[0] for row in exported} == expected and len(expected) == 3
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["nope", "--start", "2025-03-01", "--end", "2025-03-02"], "unknown table 'nope'"),
+        (["events", "--start", "2025-02-30", "--end", "2025-03-02"], "--start must be a date"),
+        (["events", "--start", "2025-03-02", "--end", "2025-03-01"], "is after --end"),
+        (
+            ["events", "--start", "2025-03-01", "--end", "2025-03-02", "--organization", "x"],
+            "--organization must be a UUID",
+        ),
+        (["agent_analytics", "--start", "2025-03-01", "--end", "2025-03-02"], "--agent"),
+        (
+            ["data_quality", "--start", "2025-03-01", "--end", "2025-03-02", "--organization", ORG],
+            "no organization_id",
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(tmp_path, capsys, arguments, message):
+    output = tmp_path / "out.csv"
+
+    assert export(*arguments, "--output", output) == ExitCode.BAD_INPUT == 2
+
+    assert message in capsys.readouterr().err
+    assert not output.exists()
+
+
+def test_a_missing_warehouse_exits_4(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANALYTICS_WAREHOUSE_DIR", str(tmp_path / "nowhere"))
+
+    code = export("events", "--start", DAYS[0], "--end", DAYS[0], "--output", tmp_path / "e.csv")
+
+    assert code == ExitCode.WAREHOUSE_MISSING == 4
+    assert "no warehouse at" in capsys.readouterr().err
+
+
+def test_an_existing_output_is_kept_unless_forced(warehouse_dir, tmp_path, monkeypatch, capsys):
+    publish_catalog(warehouse_dir)
+    monkeypatch.setenv("ANALYTICS_WAREHOUSE_DIR", str(warehouse_dir))
+    output = tmp_path / "exports" / "daily.csv"
+    output.parent.mkdir()
+    output.write_text("keep me")
+    arguments = ["daily_metrics", "--start", DAYS[0], "--end", DAYS[0], "--output", output]
+
+    assert export(*arguments) == ExitCode.OUTPUT_EXISTS == 3
+    assert "--force" in capsys.readouterr().err and output.read_text() == "keep me"
+
+    assert export(*arguments, "--force") == ExitCode.OK
+    assert output.read_text().startswith("organization_id,date,")
+    assert list(output.parent.iterdir()) == [output]

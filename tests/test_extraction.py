@@ -9,6 +9,7 @@ import uuid
 
 import psycopg
 import pytest
+from dagster import AssetKey
 from psycopg.conninfo import conninfo_to_dict
 
 from warehouse.lake import partition_path
@@ -43,8 +44,14 @@ def test_lake_holds_exactly_the_source_events_of_each_day(source, run_pipeline, 
         event("2025-03-03 08:00", properties="[1, 2]"),
     )
 
-    assert run_pipeline("2025-03-01", "2025-03-03").success
+    result = run_pipeline("2025-03-01", "2025-03-03")
 
+    assert result.success
+    assert {
+        (evaluation.check_name, evaluation.passed)
+        for evaluation in result.get_asset_check_evaluations()
+        if evaluation.asset_key == AssetKey("events")
+    } == {("lake_rows_match_source", True)}
     in_source = source_rows(
         source, "select created_at::date, count(*) from {table} group by 1 order by 1"
     )
@@ -248,8 +255,11 @@ def test_extraction_never_writes_to_the_source(source, run_pipeline):
     assert run_pipeline("2025-03-01", "2025-03-02").success
 
     assert source_rows(source, snapshot) == before
-    with (
-        psycopg.connect(read_only_conninfo(source.dsn)) as connection,
-        pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
-    ):
-        connection.execute(f"delete from {source.table}")
+    # The session is read-only even when the DSN's own options ask for the opposite.
+    writable = f"{source.dsn} options='-c default_transaction_read_only=off'"
+    for dsn in (source.dsn, writable):
+        with (
+            psycopg.connect(read_only_conninfo(dsn)) as connection,
+            pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
+        ):
+            connection.execute(f"delete from {source.table}")

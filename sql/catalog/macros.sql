@@ -24,6 +24,11 @@ select as_of_date, window_days, 'previous' as period,
     as_of_date - 2 * window_days + 1 as start_date, as_of_date - window_days as end_date
 from as_of_dates;
 
+-- The first day read for `periods` consecutive periods of window_length days before
+-- first_as_of: bounds every lake scan, so a short range never reads the whole history.
+create or replace macro first_day_needed(first_as_of, window_length, periods) as
+    first_as_of::date - periods * window_length::integer + 1;
+
 -- Exact continuous percentile (as quantile_cont) from (value, value_count) pairs:
 -- the value at 0-based rank r is the smallest value whose cumulative count exceeds r.
 create or replace macro quantile_rank(total_count, fraction) as (total_count - 1) * fraction;
@@ -37,6 +42,30 @@ with periods as (
     select * from analytics_periods(first_as_of, last_as_of, window_length)
 ),
 
+daily_days as (
+    select * from daily_metrics
+    where date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
+),
+
+active_days as (
+    select * from daily_active_users
+    where date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
+),
+
+agent_days as (
+    select * from agent_metrics
+    where date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
+),
+
+-- one row per organisation, day and value: agents are not needed at this level
+response_time_days as (
+    select organization_id, date, value, sum(value_count) as value_count
+    from daily_measurements
+    where measure = 'response_time_ms'
+      and date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
+    group by all
+),
+
 additive as (
     select
         daily.organization_id, periods.as_of_date, periods.window_days, periods.period,
@@ -46,7 +75,7 @@ additive as (
         sum(daily.workflow_executions) as workflow_executions,
         sum(daily.error_count) as error_count
     from periods
-    join daily_metrics as daily on daily.date between periods.start_date and periods.end_date
+    join daily_days as daily on daily.date between periods.start_date and periods.end_date
     group by all
 ),
 
@@ -55,8 +84,7 @@ users as (
         active.organization_id, periods.as_of_date, periods.period,
         count(distinct active.user_id) as unique_users
     from periods
-    join daily_active_users as active
-        on active.date between periods.start_date and periods.end_date
+    join active_days as active on active.date between periods.start_date and periods.end_date
     group by all
 ),
 
@@ -65,7 +93,7 @@ agents as (
         agent.organization_id, periods.as_of_date, periods.period,
         count(distinct agent.agent_id) as agent_count
     from periods
-    join agent_metrics as agent on agent.date between periods.start_date and periods.end_date
+    join agent_days as agent on agent.date between periods.start_date and periods.end_date
     group by all
 ),
 
@@ -74,9 +102,8 @@ response_time_values as (
         measurement.organization_id, periods.as_of_date, periods.period, measurement.value,
         sum(measurement.value_count) as value_count
     from periods
-    join daily_measurements as measurement
+    join response_time_days as measurement
         on measurement.date between periods.start_date and periods.end_date
-    where measurement.measure = 'response_time_ms'
     group by all
 ),
 
@@ -171,6 +198,17 @@ with periods as (
     where period = 'current'
 ),
 
+agent_days as (
+    select * from agent_metrics
+    where date between first_day_needed(first_as_of, window_length, 1) and last_as_of::date
+),
+
+agent_measurement_days as (
+    select * from daily_measurements
+    where agent_id is not null
+      and date between first_day_needed(first_as_of, window_length, 1) and last_as_of::date
+),
+
 totals as (
     select
         agent.organization_id, periods.as_of_date, periods.window_days, agent.agent_id,
@@ -179,7 +217,7 @@ totals as (
         sum(agent.total_tokens) as total_tokens,
         sum(agent.error_count) as error_count
     from periods
-    join agent_metrics as agent on agent.date between periods.start_date and periods.end_date
+    join agent_days as agent on agent.date between periods.start_date and periods.end_date
     group by all
 ),
 
@@ -197,9 +235,8 @@ measures as (
         coalesce(sum(measurement.value_count) filter (where measurement.measure = 'rating'), 0)
             as rating_count
     from periods
-    join daily_measurements as measurement
+    join agent_measurement_days as measurement
         on measurement.date between periods.start_date and periods.end_date
-    where measurement.agent_id is not null
     group by all
 ),
 

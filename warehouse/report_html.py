@@ -106,7 +106,7 @@ def line_chart(
     legend_x = LEFT
     for colour, name in zip(COLOURS, series, strict=False):
         body.append(f'<rect x="{legend_x}" y="6" width="10" height="10" fill="{colour}"/>')
-        body.append(f'<text x="{legend_x + 14}" y="15" class="legend">{escape(name)}</text>')
+        body.append(f'<text x="{legend_x + 14}" y="15">{escape(name)}</text>')
         legend_x += 24 + 7 * len(name)
     return _svg(title, HEIGHT, body)
 
@@ -116,7 +116,7 @@ def bar_chart(title: str, items: Sequence[tuple[str, float]]) -> Markup:
     row, label_width = 22, 190
     height = max(len(items), 1) * row + 8
     top = max((value for _, value in items), default=0) or 1
-    body = [] if items else [f'<text x="8" y="{row - 6}" class="legend">none</text>']
+    body = [] if items else [f'<text x="8" y="{row - 6}">none</text>']
     for index, (label, value) in enumerate(items):
         y = 4 + index * row
         width = (WIDTH - label_width - 80) * value / top
@@ -125,10 +125,7 @@ def bar_chart(title: str, items: Sequence[tuple[str, float]]) -> Markup:
             f'<rect x="{label_width}" y="{y + 3}" width="{width:.1f}" height="{row - 6}"'
             f' fill="{COLOURS[0]}"/>'
         )
-        body.append(
-            f'<text x="{label_width + width + 6:.1f}" y="{y + 15}" class="legend">'
-            f"{number(value)}</text>"
-        )
+        body.append(f'<text x="{label_width + width + 6:.1f}" y="{y + 15}">{number(value)}</text>')
     return _svg(title, height, body)
 
 
@@ -139,12 +136,11 @@ def cards(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     for metric, label, unit, rise_is_good in CARD_METRICS:
         row = by_metric.get(metric, {})
         change = row.get("change_pct")
-        direction = "flat" if not change else ("up" if change > 0 else "down")
-        tone = (
-            "neutral"
-            if direction == "flat"
-            else ("good" if (change > 0) == rise_is_good else "bad")
-        )
+        if change:  # neither NULL (no previous value) nor zero
+            direction = "up" if change > 0 else "down"
+            tone = "good" if (change > 0) == rise_is_good else "bad"
+        else:
+            direction, tone = "flat", "neutral"
         result.append(
             {
                 "metric": metric,

@@ -1,0 +1,28 @@
+import os
+import subprocess
+from pathlib import Path
+
+from dagster._core.instance.config import dagster_instance_config
+
+INIT = Path(__file__).resolve().parents[1] / "deploy" / "init_dagster_home.sh"
+
+
+def init(home: Path, pg_dsn: str | None) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "DAGSTER_PG_DSN"}
+    env["DAGSTER_HOME"] = str(home)
+    if pg_dsn:
+        env["DAGSTER_PG_DSN"] = pg_dsn
+    subprocess.run(["sh", str(INIT)], env=env, check=True, capture_output=True)
+
+
+def test_a_postgres_dsn_installs_the_postgres_storage_template(tmp_path):
+    init(tmp_path, "postgresql://dagster@127.0.0.1:5432/dagster")
+    config, _ = dagster_instance_config(str(tmp_path))
+    assert config["storage"] == {"postgres": {"postgres_url": {"env": "DAGSTER_PG_DSN"}}}
+
+
+def test_without_a_postgres_dsn_dagster_keeps_sqlite(tmp_path):
+    init(tmp_path, "postgresql://dagster@127.0.0.1:5432/dagster")
+    init(tmp_path, None)
+    assert tmp_path.is_dir()
+    assert not (tmp_path / "dagster.yaml").exists()

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 
+import duckdb
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -60,6 +61,12 @@ def events(
             extracted.append(result)
     except SourceError as error:
         raise Failure(description=str(error), allow_retries=False) from None
+    except (OSError, duckdb.IOException) as error:
+        reason = str(error).strip().splitlines()[0]
+        where = f"ANALYTICS_WAREHOUSE_DIR {warehouse.path}"
+        raise Failure(
+            description=f"Cannot write the lake in {where}: {reason}", allow_retries=False
+        ) from None
     publish_catalog(warehouse.path)
 
     mismatched = [day for day in extracted if day.lake_rows != day.source_rows]

@@ -133,6 +133,34 @@ def test_source_table_without_a_contract_column_fails_naming_it(source, run_pipe
     assert failure_description(result) == f"Source table {source.table} lacks columns: user_id."
 
 
+def test_warehouse_dir_that_is_not_a_directory_fails_naming_the_variable(
+    source, run_pipeline, warehouse_dir
+):
+    warehouse_dir.parent.mkdir(parents=True, exist_ok=True)
+    warehouse_dir.write_text("not a folder")
+    source.insert(event())
+
+    result = run_pipeline("2025-03-01", raise_on_error=False)
+
+    assert not result.success
+    message = failure_description(result)
+    assert message.startswith(f"Cannot write the lake in ANALYTICS_WAREHOUSE_DIR {warehouse_dir}:")
+    assert "Not a directory" in message
+    assert_one_sentence(message)
+
+
+def test_source_column_of_the_wrong_type_fails_naming_the_table_day_and_cause(source, run_pipeline):
+    source.execute("alter table {table} alter column created_at type text")
+
+    result = run_pipeline("2025-03-01", raise_on_error=False)
+
+    assert not result.success
+    message = failure_description(result)
+    assert message.startswith(f"Reading {source.table} for 2025-03-01 failed:")
+    assert "operator does not exist" in message
+    assert_one_sentence(message)
+
+
 def test_daily_tables_before_their_events_fail_naming_the_missing_step(source, warehouse_dir):
     result = materialize(
         list(defs.assets or []),

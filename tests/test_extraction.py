@@ -47,11 +47,11 @@ def test_lake_holds_exactly_the_source_events_of_each_day(source, run_pipeline, 
     result = run_pipeline("2025-03-01", "2025-03-03")
 
     assert result.success
-    assert {
+    assert ("lake_rows_match_source", True) in {
         (evaluation.check_name, evaluation.passed)
         for evaluation in result.get_asset_check_evaluations()
         if evaluation.asset_key == AssetKey("events")
-    } == {("lake_rows_match_source", True)}
+    }
     in_source = source_rows(
         source, "select created_at::date, count(*) from {table} group by 1 order by 1"
     )

@@ -36,6 +36,62 @@ create or replace macro quantile_rank(total_count, fraction) as (total_count - 1
 create or replace macro interpolate_quantile(low_value, high_value, rank) as
     low_value + (rank - floor(rank)) * (high_value - low_value);
 
+-- Mean and exact p50/p95 of valid response times per organisation and period, for
+-- every as-of date; for one agent when wanted_agent is not NULL. Value counts are
+-- summed per value first, then the value at rank r is the smallest value whose
+-- cumulative count exceeds r.
+create or replace macro response_time_summary(
+    first_as_of, last_as_of, window_length, wanted_agent
+) as table
+with periods as (
+    select * from analytics_periods(first_as_of, last_as_of, window_length)
+),
+
+response_time_days as (
+    select organization_id, date, value, sum(value_count) as value_count
+    from daily_measurements
+    where measure = 'response_time_ms'
+      and (wanted_agent is null or daily_measurements.agent_id = wanted_agent::uuid)
+      and date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
+    group by all
+),
+
+response_time_values as (
+    select
+        measurement.organization_id, periods.as_of_date, periods.period, measurement.value,
+        sum(measurement.value_count) as value_count
+    from periods
+    join response_time_days as measurement
+        on measurement.date between periods.start_date and periods.end_date
+    group by all
+),
+
+response_time_ranks as (
+    select
+        *,
+        sum(value_count) over (
+            partition by organization_id, as_of_date, period order by value
+        ) as cumulative_count,
+        sum(value_count) over (partition by organization_id, as_of_date, period) as total_count
+    from response_time_values
+)
+
+select
+    organization_id, as_of_date, period,
+    sum(value * value_count) / sum(value_count) as avg_response_time,
+    interpolate_quantile(
+        min(value) filter (where cumulative_count > floor(quantile_rank(total_count, 0.5))),
+        min(value) filter (where cumulative_count > ceil(quantile_rank(total_count, 0.5))),
+        quantile_rank(any_value(total_count), 0.5)
+    ) as p50_response_time,
+    interpolate_quantile(
+        min(value) filter (where cumulative_count > floor(quantile_rank(total_count, 0.95))),
+        min(value) filter (where cumulative_count > ceil(quantile_rank(total_count, 0.95))),
+        quantile_rank(any_value(total_count), 0.95)
+    ) as p95_response_time
+from response_time_ranks
+group by all;
+
 -- Period metrics of every organisation with a counted event in either period, long format.
 create or replace macro period_comparison_between(first_as_of, last_as_of, window_length) as table
 with periods as (
@@ -55,15 +111,6 @@ active_days as (
 agent_days as (
     select * from agent_metrics
     where date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
-),
-
--- one row per organisation, day and value: agents are not needed at this level
-response_time_days as (
-    select organization_id, date, value, sum(value_count) as value_count
-    from daily_measurements
-    where measure = 'response_time_ms'
-      and date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
-    group by all
 ),
 
 additive as (
@@ -97,37 +144,8 @@ agents as (
     group by all
 ),
 
-response_time_values as (
-    select
-        measurement.organization_id, periods.as_of_date, periods.period, measurement.value,
-        sum(measurement.value_count) as value_count
-    from periods
-    join response_time_days as measurement
-        on measurement.date between periods.start_date and periods.end_date
-    group by all
-),
-
-response_time_ranks as (
-    select
-        *,
-        sum(value_count) over (
-            partition by organization_id, as_of_date, period order by value
-        ) as cumulative_count,
-        sum(value_count) over (partition by organization_id, as_of_date, period) as total_count
-    from response_time_values
-),
-
 response_times as (
-    select
-        organization_id, as_of_date, period,
-        sum(value * value_count) / sum(value_count) as avg_response_time,
-        interpolate_quantile(
-            min(value) filter (where cumulative_count > floor(quantile_rank(total_count, 0.95))),
-            min(value) filter (where cumulative_count > ceil(quantile_rank(total_count, 0.95))),
-            quantile_rank(any_value(total_count), 0.95)
-        ) as p95_response_time
-    from response_time_ranks
-    group by all
+    select * from response_time_summary(first_as_of, last_as_of, window_length, null)
 ),
 
 organizations as (
@@ -190,9 +208,10 @@ final as (
 
 select * from final;
 
--- Agents of each organisation over the period ending on each as-of date, ranked by
--- messages, then conversations, then the agent id's text; the first n kept.
-create or replace macro top_agents_ranked(first_as_of, last_as_of, window_length, n) as table
+-- Every agent's totals over the current period ending on each as-of date. Column
+-- references in macros that agent_analytics calls are qualified: DuckDB would read a
+-- bare agent_id there as agent_analytics' own argument.
+create or replace macro agent_period_totals(first_as_of, last_as_of, window_length) as table
 with periods as (
     select * from analytics_periods(first_as_of, last_as_of, window_length)
     where period = 'current'
@@ -205,7 +224,7 @@ agent_days as (
 
 agent_measurement_days as (
     select * from daily_measurements
-    where agent_id is not null
+    where daily_measurements.agent_id is not null
       and date between first_day_needed(first_as_of, window_length, 1) and last_as_of::date
 ),
 
@@ -232,34 +251,45 @@ measures as (
             filter (where measurement.measure = 'rating')
             / sum(measurement.value_count) filter (where measurement.measure = 'rating')
             as satisfaction_score,
-        coalesce(sum(measurement.value_count) filter (where measurement.measure = 'rating'), 0)
+        sum(measurement.value_count) filter (where measurement.measure = 'rating')
             as rating_count
     from periods
     join agent_measurement_days as measurement
         on measurement.date between periods.start_date and periods.end_date
     group by all
-),
+)
 
-ranked as (
+select
+    totals.organization_id,
+    totals.as_of_date,
+    totals.window_days::integer as window_days,
+    totals.agent_id,
+    totals.message_count::bigint as message_count,
+    totals.conversation_count::bigint as conversation_count,
+    totals.total_tokens::bigint as total_tokens,
+    measures.avg_response_time,
+    totals.error_count::bigint as error_count,
+    measures.satisfaction_score,
+    coalesce(measures.rating_count, 0)::bigint as rating_count
+from totals
+left join measures
+    on measures.organization_id = totals.organization_id
+    and measures.as_of_date = totals.as_of_date
+    and measures.agent_id = totals.agent_id;
+
+-- Agents of each organisation over the period ending on each as-of date, ranked by
+-- messages, then conversations, then the agent id's text; the first n kept.
+create or replace macro top_agents_ranked(first_as_of, last_as_of, window_length, n) as table
+with ranked as (
     select
-        totals.organization_id,
-        totals.as_of_date,
-        totals.window_days::integer as window_days,
+        organization_id, as_of_date, window_days,
         row_number() over (
-            partition by totals.organization_id, totals.as_of_date
-            order by totals.message_count desc, totals.conversation_count desc,
-                totals.agent_id::varchar asc
+            partition by organization_id, as_of_date
+            order by message_count desc, conversation_count desc, agent_id::varchar asc
         ) as rank,
-        totals.agent_id,
-        totals.message_count::bigint as message_count,
-        totals.conversation_count::bigint as conversation_count,
-        totals.total_tokens::bigint as total_tokens,
-        measures.avg_response_time,
-        totals.error_count::bigint as error_count,
-        measures.satisfaction_score,
-        coalesce(measures.rating_count, 0)::bigint as rating_count
-    from totals
-    left join measures using (organization_id, as_of_date, agent_id)
+        agent_id, message_count, conversation_count, total_tokens, avg_response_time,
+        error_count, satisfaction_score, rating_count
+    from agent_period_totals(first_as_of, last_as_of, window_length)
 )
 
 select * from ranked where rank <= n::integer;
@@ -277,75 +307,24 @@ select * from top_agents_ranked(
 -- One agent's metrics over [start_date, end_date], per organisation it has events in.
 create or replace macro agent_analytics(agent_id, start_date, end_date) as table
 with arguments as (
-    select agent_id::uuid as wanted_agent_id, start_date::date as first_day,
-        end_date::date as last_day
-),
-
-agent_days as (
-    select agent_metrics.*
-    from agent_metrics, arguments
-    where agent_metrics.agent_id = arguments.wanted_agent_id
-      and agent_metrics.date between arguments.first_day and arguments.last_day
-),
-
-agent_measurements as (
-    select daily_measurements.*
-    from daily_measurements, arguments
-    where daily_measurements.agent_id = arguments.wanted_agent_id
-      and daily_measurements.date between arguments.first_day and arguments.last_day
+    -- a CTE, so a malformed id fails the query even when no agent has events
+    select agent_id::uuid as wanted_agent_id
 ),
 
 totals as (
-    select
-        organization_id,
-        any_value(agent_days.agent_id) as agent_id,
-        sum(conversation_count)::bigint as conversation_count,
-        sum(message_count)::bigint as message_count,
-        sum(total_tokens)::bigint as total_tokens,
-        sum(error_count)::bigint as error_count
-    from agent_days
-    group by organization_id
-),
-
-response_time_ranks as (
-    select
-        organization_id, value, value_count,
-        sum(value_count) over (partition by organization_id order by value) as cumulative_count,
-        sum(value_count) over (partition by organization_id) as total_count
-    from (
-        select organization_id, value, sum(value_count) as value_count
-        from agent_measurements
-        where measure = 'response_time_ms'
-        group by organization_id, value
-    )
+    select agent_totals.*
+    from agent_period_totals(
+        end_date::date, end_date::date, end_date::date - start_date::date + 1
+    ) as agent_totals, arguments
+    where agent_totals.agent_id = arguments.wanted_agent_id
 ),
 
 response_times as (
-    select
-        organization_id,
-        sum(value * value_count) / sum(value_count) as avg_response_time,
-        interpolate_quantile(
-            min(value) filter (where cumulative_count > floor(quantile_rank(total_count, 0.5))),
-            min(value) filter (where cumulative_count > ceil(quantile_rank(total_count, 0.5))),
-            quantile_rank(any_value(total_count), 0.5)
-        ) as p50_response_time,
-        interpolate_quantile(
-            min(value) filter (where cumulative_count > floor(quantile_rank(total_count, 0.95))),
-            min(value) filter (where cumulative_count > ceil(quantile_rank(total_count, 0.95))),
-            quantile_rank(any_value(total_count), 0.95)
-        ) as p95_response_time
-    from response_time_ranks
-    group by organization_id
-),
-
-ratings as (
-    select
-        organization_id,
-        sum(value * value_count) / sum(value_count) as satisfaction_score,
-        sum(value_count)::bigint as rating_count
-    from agent_measurements
-    where measure = 'rating'
-    group by organization_id
+    select *
+    from response_time_summary(
+        end_date::date, end_date::date, end_date::date - start_date::date + 1, agent_id
+    )
+    where period = 'current'
 )
 
 select
@@ -353,16 +332,15 @@ select
     totals.agent_id,
     totals.conversation_count,
     totals.message_count,
-    response_times.avg_response_time,
+    totals.avg_response_time,
     response_times.p50_response_time,
     response_times.p95_response_time,
     totals.total_tokens,
     totals.error_count,
-    ratings.satisfaction_score,
-    coalesce(ratings.rating_count, 0) as rating_count
+    totals.satisfaction_score,
+    totals.rating_count
 from totals
 left join response_times using (organization_id)
-left join ratings using (organization_id)
 order by totals.organization_id;
 
 -- Each organisation with a counted event in the range, every day of the range, zero-filled.

@@ -27,6 +27,16 @@ from warehouse.catalog import catalog_path
 from warehouse.demo_events import create_events_table
 
 LOCAL_POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
@@ -147,3 +157,33 @@ def query(warehouse_dir: Path) -> Query:
 
 def day(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """Where browser tests leave their screenshots (git-ignored)."""
+    directory = Path(__file__).resolve().parent / "artifacts"
+    directory.mkdir(exist_ok=True)
+    return directory
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright; fails, never skips, when it is missing.
+
+    Playwright cannot download its own browser here, so the test command installs
+    Debian's `chromium` package and Playwright launches that executable.
+    """
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's browser with "
+            "`apt-get update && apt-get install -y chromium`."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -28,23 +28,12 @@ from typing import Any
 
 import duckdb
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from warehouse.catalog import catalog_path
 from warehouse.tables import DAILY_TABLES, EVENTS, LAKE_TABLES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ORG = uuid.UUID("00000000-0000-4000-8000-000000000001")
 DAYS = [dt.date(2025, 3, 1), dt.date(2025, 3, 2), dt.date(2025, 3, 3)]
 ASSETS = [spec.name for spec in LAKE_TABLES]
@@ -204,19 +193,8 @@ def dagster_ui(source, warehouse_dir, tmp_path) -> Iterator[DagsterUI]:
 
 
 @pytest.fixture
-def page() -> Iterator[Page]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's browser with "
-            "`apt-get update && apt-get install -y chromium` (Playwright cannot download one here)."
-        )
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page(viewport={"width": 1800, "height": 1800})
-        finally:
-            browser.close()
+def page(chromium) -> Page:
+    return chromium.new_page(viewport={"width": 1800, "height": 1800})
 
 
 def dismiss_welcome(page: Page) -> None:
@@ -258,7 +236,7 @@ def materialized(ui: DagsterUI, asset: str) -> set[str]:
     return {event["partition"] for event in found["assetOrError"]["assetMaterializations"]}
 
 
-def test_the_ui_shows_every_asset_and_backfills_three_days(dagster_ui, page):
+def test_the_ui_shows_every_asset_and_backfills_three_days(dagster_ui, page, artifacts_dir):
     (location,) = dagster_ui.graphql(LOCATIONS)["workspaceOrError"]["locationEntries"]
     assert location["locationOrLoadError"]["__typename"] == "RepositoryLocation", location
 
@@ -275,7 +253,7 @@ def test_the_ui_shows_every_asset_and_backfills_three_days(dagster_ui, page):
     assert set(ASSETS) <= every_asset
     for name in sorted(every_asset):
         page.get_by_text(name, exact=True).first.wait_for(state="visible", timeout=30_000)
-    page.screenshot(path=ARTIFACTS / "asset_graph.png")
+    page.screenshot(path=artifacts_dir / "asset_graph.png")
 
     backfill_id = launch_backfill(dagster_ui)
     assert wait_for_backfill(dagster_ui, backfill_id) == "COMPLETED_SUCCESS"
@@ -296,4 +274,4 @@ def test_the_ui_shows_every_asset_and_backfills_three_days(dagster_ui, page):
     dismiss_welcome(page)
     page.get_by_text(backfill_id).first.wait_for(state="visible", timeout=30_000)
     assert page.get_by_text("Succeeded", exact=True).first.is_visible()
-    page.screenshot(path=ARTIFACTS / "backfill.png")
+    page.screenshot(path=artifacts_dir / "backfill.png")

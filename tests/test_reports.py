@@ -8,7 +8,6 @@ import base64
 import datetime as dt
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,6 @@ USER_1 = uuid.UUID("00000000-0000-4000-8000-0000000000c1")
 USER_2 = uuid.UUID("00000000-0000-4000-8000-0000000000c2")
 AS_OF = "2025-03-10"
 PREVIOUS_DAY = "2025-02-08"  # the previous period's last day: AS_OF - 30
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
 SECTIONS = (
     "headline",
     "usage",
@@ -136,41 +133,24 @@ def test_rewriting_a_date_replaces_its_folder_and_leaves_no_temporary_one(
     assert [p.name for p in reports_dir(warehouse_dir).iterdir() if p.name.startswith(".")] == []
 
 
-def test_a_report_renders_in_offline_chromium_without_console_errors(built_report):
+def test_a_report_renders_in_offline_chromium_without_console_errors(
+    built_report, chromium, artifacts_dir
+):
     report_path = built_report[0]
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`")
-    from playwright.sync_api import sync_playwright
-
     errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
-        page = context.new_page()
-        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("requestfailed", lambda request: errors.append(f"request failed: {request.url}"))
-        page.goto(report_path.as_uri())
+    context = chromium.new_context(offline=True, viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("requestfailed", lambda request: errors.append(f"request failed: {request.url}"))
+    page.goto(report_path.as_uri())
 
-        charts = page.locator("svg.chart")
-        assert charts.count() == CHARTS
-        for index in range(CHARTS):
-            box = charts.nth(index).bounding_box()
-            assert box and box["width"] > 0 and box["height"] > 0, index
-            assert charts.nth(index).locator("polyline, circle, rect").count() > 0, index
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
-        browser.close()
+    charts = page.locator("svg.chart")
+    assert charts.count() == CHARTS
+    for index in range(CHARTS):
+        box = charts.nth(index).bounding_box()
+        assert box and box["width"] > 0 and box["height"] > 0, index
+        assert charts.nth(index).locator("polyline, circle, rect").count() > 0, index
+    page.screenshot(path=str(artifacts_dir / "report.png"), full_page=True)
 
     assert errors == []

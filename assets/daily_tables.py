@@ -11,7 +11,7 @@ from dagster import (
 )
 
 from assets.checks import check_daily_table, daily_table_check_specs
-from assets.metadata import definition_metadata, materialization_metadata
+from assets.metadata import OWNERS, definition_metadata, materialization_metadata
 from assets.raw_events import events
 from pipelines.partitions import daily_partitions, partition_days
 from pipelines.resources import Warehouse
@@ -33,6 +33,7 @@ def build_daily_table_asset(spec: TableSpec) -> AssetsDefinition:
         backfill_policy=BackfillPolicy.single_run(),
         deps=[events],
         kinds={"duckdb", "parquet"},
+        owners=OWNERS,
         metadata=definition_metadata(spec),
         check_specs=daily_table_check_specs(spec),
     )

@@ -15,7 +15,7 @@ from dagster import (
     asset,
 )
 
-from assets.metadata import definition_metadata, materialization_metadata
+from assets.metadata import OWNERS, definition_metadata, materialization_metadata
 from pipelines.partitions import daily_partitions, partition_days
 from pipelines.resources import Warehouse
 from warehouse.catalog import publish_catalog
@@ -57,6 +57,7 @@ def build_insight_asset(
             for table in upstream
         ],
         kinds={"duckdb", "parquet"},
+        owners=OWNERS,
         metadata=definition_metadata(spec),
     )
     def insight(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:

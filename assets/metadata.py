@@ -10,6 +10,8 @@ from dagster import MetadataValue, TableColumn, TableSchema
 from warehouse.tables import TableSpec
 
 PREVIEW_ROWS = 10
+# Who answers for the warehouse's tables in the Dagster UI.
+OWNERS = ["team:analytics-engineering"]
 
 
 def column_schema(spec: TableSpec) -> TableSchema:

@@ -15,7 +15,7 @@ from dagster import (
     asset,
 )
 
-from assets.metadata import definition_metadata, materialization_metadata
+from assets.metadata import OWNERS, definition_metadata, materialization_metadata
 from pipelines.partitions import daily_partitions, partition_days
 from pipelines.resources import SourceDatabase, Warehouse
 from warehouse.catalog import publish_catalog
@@ -33,6 +33,7 @@ RECONCILIATION_CHECK = "lake_rows_match_source"
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     kinds={"postgres", "parquet"},
+    owners=OWNERS,
     metadata=definition_metadata(EVENTS),
     check_specs=[
         AssetCheckSpec(

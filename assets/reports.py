@@ -17,6 +17,7 @@ from dagster import (
     asset,
 )
 
+from assets.metadata import OWNERS
 from pipelines.partitions import daily_partitions, partition_days
 from pipelines.resources import Warehouse
 from warehouse.report_png import line_chart_png
@@ -82,6 +83,7 @@ def _metadata(folder: ReportFolder) -> dict[str, MetadataValue]:
         ),
     ],
     kinds={"duckdb", "html"},
+    owners=OWNERS,
 )
 def reports(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     folders = write_reports(warehouse.path, partition_days(context))

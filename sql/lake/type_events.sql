@@ -7,24 +7,32 @@ with raw as (
     select * from raw_events
 ),
 
+extracted_properties as (
+    -- one parse of properties yields all three values (NULL when absent or not an object)
+    select
+        *,
+        json_extract(properties, ['$.tokens', '$.responseTime', '$.rating']) as property_values
+    from raw
+),
+
 numeric_properties as (
     select
         *,
-        json_type(properties) = 'OBJECT' as properties_is_object,
-        json_type(properties, '$.tokens') as tokens_type,
+        property_values[1] as tokens_json,
+        json_type(property_values[1]) as tokens_type,
         case
-            when json_type(properties, '$.responseTime') in ('UBIGINT', 'BIGINT', 'DOUBLE')
-                then (properties ->> '$.responseTime')::double
+            when json_type(property_values[2]) in ('UBIGINT', 'BIGINT', 'DOUBLE')
+                then (property_values[2] ->> '$')::double
         end as response_time_number,
         case
-            when json_type(properties, '$.rating') in ('UBIGINT', 'BIGINT', 'DOUBLE')
-                then (properties ->> '$.rating')::double
+            when json_type(property_values[3]) in ('UBIGINT', 'BIGINT', 'DOUBLE')
+                then (property_values[3] ->> '$')::double
         end as rating_number,
         case
-            when json_type(properties, '$.tokens') = 'DOUBLE'
-                then (properties ->> '$.tokens')::double
+            when json_type(property_values[1]) = 'DOUBLE'
+                then (property_values[1] ->> '$')::double
         end as tokens_double
-    from raw
+    from extracted_properties
 ),
 
 final as (
@@ -40,7 +48,7 @@ final as (
         created_at::date as event_date,
         case
             -- integers beyond BIGINT are not a plausible token count: invalid
-            when tokens_type = 'UBIGINT' then try_cast(properties ->> '$.tokens' as bigint)
+            when tokens_type = 'UBIGINT' then try_cast(tokens_json ->> '$' as bigint)
             when tokens_double >= 0 and tokens_double = trunc(tokens_double)
                 and tokens_double < 9.2e18 then tokens_double::bigint
         end as tokens,

@@ -1,0 +1,145 @@
+"""The benchmark's measurements, each timing one way of moving one UTC day out of PostgreSQL.
+
+Every function returns seconds for a single run; the runner takes medians. Dagster runs
+are timed by the run duration the Dagster instance records (run start to run success),
+so process start-up and import time are not counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+from dagster import DagsterInstance, materialize
+
+from pipelines.definitions import defs
+from pipelines.resources import SourceDatabase, Warehouse
+from warehouse.source import extract_events_for_day, quoted_table, read_only_conninfo
+from warehouse.sql_files import load_sql
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+# Dagster's console logger writes every step event; the benchmark prints only its table.
+_QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+def copy_limit(dsn: str, qualified_table: str, day: dt.date) -> float:
+    """Seconds for PostgreSQL's binary COPY of the day's rows, drained and discarded.
+
+    No client can read the day faster than the server produces and sends it. The COPY
+    runs the extraction's own select with its window bound the same way, so the server
+    does the same work with the same plan (literal bounds would let the planner pick a
+    sequential scan where the extraction gets a bitmap scan, and flatter the ratio).
+    """
+    select = load_sql("extract/select_events_for_day").format(
+        source_table=quoted_table(qualified_table)
+    )
+    window = (f"{day.isoformat()} 00:00:00+00", f"{day + dt.timedelta(days=1)} 00:00:00+00")
+    started = time.perf_counter()
+    with psycopg.connect(read_only_conninfo(dsn)) as connection:
+        connection.execute(
+            "select set_config('analytics.window_start', %s, true),"
+            " set_config('analytics.window_end', %s, true)",
+            window,
+        )
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"copy ({select}) to stdout (format binary)") as copy,
+        ):
+            for _ in copy:
+                pass
+    return time.perf_counter() - started
+
+
+def extraction(dsn: str, qualified_table: str, day: dt.date) -> tuple[float, int, int]:
+    """Seconds for `extract_events_for_day`, with the lake file's rows and bytes."""
+    with tempfile.TemporaryDirectory(prefix="bench-extract-") as folder:
+        destination = Path(folder) / f"{day.isoformat()}.parquet"
+        started = time.perf_counter()
+        result = extract_events_for_day(dsn, qualified_table, day, destination)
+        seconds = time.perf_counter() - started
+        return seconds, result.lake_rows, destination.stat().st_size
+
+
+def pipeline_run(
+    dsn: str, qualified_table: str, warehouse_dir: Path, first_day: dt.date, last_day: dt.date
+) -> float:
+    """Dagster's recorded duration of one run of every asset over [first_day, last_day].
+
+    One day is a plain partitioned run; several days are a single-run backfill, as the
+    Dagster UI launches it for assets with `BackfillPolicy.single_run()`.
+    """
+    instance = DagsterInstance.ephemeral()
+    resources = {
+        "source": SourceDatabase(dsn=dsn, table=qualified_table),
+        "warehouse": Warehouse(directory=str(warehouse_dir)),
+    }
+    if first_day == last_day:
+        selection = {"partition_key": first_day.isoformat()}
+    else:
+        selection = {
+            "tags": {RANGE_START_TAG: first_day.isoformat(), RANGE_END_TAG: last_day.isoformat()}
+        }
+    result = materialize(
+        list(defs.assets or []),
+        resources=resources,
+        instance=instance,
+        run_config=_QUIET_RUN_CONFIG,
+        **selection,  # type: ignore[arg-type]
+    )
+    stats = instance.get_run_stats(result.run_id)
+    if stats.start_time is None or stats.end_time is None:
+        raise RuntimeError(f"Dagster recorded no start or end for run {result.run_id}")
+    return stats.end_time - stats.start_time
+
+
+def whole_day(
+    dsn: str, qualified_table: str, day: dt.date, warehouse_dir: Path | None = None
+) -> float:
+    """Dagster's duration of the day's run, in `warehouse_dir` or else a fresh warehouse.
+
+    A daily run normally finds the warehouse and its catalog already there; the first run
+    into a fresh one also builds the catalog once per new table.
+    """
+    if warehouse_dir is not None:
+        return pipeline_run(dsn, qualified_table, warehouse_dir, day, day)
+    with tempfile.TemporaryDirectory(prefix="bench-warehouse-") as folder:
+        return pipeline_run(dsn, qualified_table, Path(folder), day, day)
+
+
+def repeated_whole_day(dsn: str, qualified_table: str, day: dt.date, repeat: int) -> list[float]:
+    """Durations of `repeat` runs of the same day into one warehouse (a re-run replaces it)."""
+    with tempfile.TemporaryDirectory(prefix="bench-warehouse-") as folder:
+        return [whole_day(dsn, qualified_table, day, Path(folder)) for _ in range(repeat)]
+
+
+def day_range(dsn: str, qualified_table: str, first_day: dt.date, days: int) -> tuple[float, float]:
+    """Seconds for `days` days as one single-run backfill, and as that many one-day runs."""
+    last_day = first_day + dt.timedelta(days=days - 1)
+    with tempfile.TemporaryDirectory(prefix="bench-warehouse-") as folder:
+        ranged = pipeline_run(dsn, qualified_table, Path(folder), first_day, last_day)
+    with tempfile.TemporaryDirectory(prefix="bench-warehouse-") as folder:
+        singles = sum(
+            pipeline_run(dsn, qualified_table, Path(folder), day, day)
+            for day in (first_day + dt.timedelta(days=offset) for offset in range(days))
+        )
+    return ranged, singles
+
+
+def whole_day_peak_rss(dsn: str, qualified_table: str, day: dt.date) -> int:
+    """Peak resident memory in bytes of a fresh process that runs the whole day.
+
+    A child process, so the seeding and earlier measurements in this one do not count.
+    """
+    context = multiprocessing.get_context("spawn")
+    child = context.Process(target=whole_day, args=(dsn, qualified_table, day))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(f"The whole-day run in a child process failed ({child.exitcode})")
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024

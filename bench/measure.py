@@ -20,7 +20,12 @@ from dagster import DagsterInstance, materialize
 from pipelines.definitions import defs
 from pipelines.partitions import partition_range_tags
 from pipelines.resources import SourceDatabase, Warehouse
-from warehouse.source import extract_events_for_day, quoted_table, read_only_conninfo
+from warehouse.source import (
+    extract_events_for_day,
+    quoted_table,
+    read_only_conninfo,
+    utc_day_window,
+)
 from warehouse.sql_files import load_sql
 
 # Dagster's console logger writes every step event; the benchmark prints only its table.
@@ -38,7 +43,7 @@ def copy_limit(dsn: str, qualified_table: str, day: dt.date) -> float:
     select = load_sql("extract/select_events_for_day").format(
         source_table=quoted_table(qualified_table)
     )
-    window = (f"{day.isoformat()} 00:00:00+00", f"{day + dt.timedelta(days=1)} 00:00:00+00")
+    window = tuple(bound.isoformat() for bound in utc_day_window(day))
     started = time.perf_counter()
     with psycopg.connect(read_only_conninfo(dsn)) as connection:
         connection.execute(

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import duckdb
 import psycopg
-from psycopg import sql
 
 from pipelines.partitions import partition_range_tags
-from pipelines.settings import PROJECT_ROOT, Settings, parse_qualified_table
+from pipelines.settings import PROJECT_ROOT, Settings
 from warehouse.catalog import catalog_path
 from warehouse.demo_events import create_events_table, seed_demo_events
+from warehouse.source import utc_day_window
+from warehouse.sql_files import source_statement
 
 EMBEDDED_POSTGRES_DIR = PROJECT_ROOT / "data" / "postgres"
 LOCAL_POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
@@ -62,11 +63,11 @@ def local_or_embedded_postgres(scratch_dir: Path) -> str:
 
 
 def count_events_between(dsn: str, qualified_table: str, first: dt.date, last: dt.date) -> int:
-    query = sql.SQL("select count(*) from {} where created_at >= %s and created_at < %s").format(
-        sql.Identifier(*parse_qualified_table(qualified_table))
-    )
+    window = (utc_day_window(first)[0], utc_day_window(last)[1])
     with psycopg.connect(dsn) as connection:
-        row = connection.execute(query, (first, last + dt.timedelta(days=1))).fetchone()
+        row = connection.execute(
+            source_statement("source/count_events_in_window", qualified_table), window
+        ).fetchone()
     return int(row[0]) if row else 0
 
 

@@ -13,15 +13,7 @@ import psycopg
 from psycopg import sql
 
 from pipelines.settings import parse_qualified_table
-from warehouse.sql_files import load_sql
-
-
-def _source_sql(name: str, qualified_table: str) -> sql.Composed:
-    schema, table = parse_qualified_table(qualified_table)
-    return sql.SQL(load_sql(name)).format(  # type: ignore[arg-type]
-        source_table=sql.Identifier(schema, table),
-        created_at_index=sql.Identifier(f"{table}_created_at_idx"),
-    )
+from warehouse.sql_files import source_statement
 
 
 def create_events_table(dsn: str, qualified_table: str) -> None:
@@ -29,7 +21,7 @@ def create_events_table(dsn: str, qualified_table: str) -> None:
     schema, _ = parse_qualified_table(qualified_table)
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
-        connection.execute(_source_sql("source/create_analytics_events", qualified_table))
+        connection.execute(source_statement("source/create_analytics_events", qualified_table))
 
 
 def seed_demo_events(
@@ -44,7 +36,7 @@ def seed_demo_events(
     with psycopg.connect(dsn) as connection:
         connection.execute("select setseed(%s)", (seed,))
         cursor = connection.execute(
-            _source_sql("demo/seed_demo_events", qualified_table),
+            source_statement("demo/seed_demo_events", qualified_table),
             {"start_date": start_date, "days": days, "events_per_day": events_per_day},
         )
         inserted = cursor.rowcount

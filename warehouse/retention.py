@@ -18,12 +18,11 @@ from pathlib import Path
 
 import duckdb
 import psycopg
-from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from pipelines.settings import parse_qualified_table
 from warehouse.lake import partition_path, row_count, table_dir
-from warehouse.sql_files import load_sql
+from warehouse.source import utc_day_window
+from warehouse.sql_files import load_sql, source_statement
 from warehouse.tables import EVENTS
 
 DELETE_BATCH_ROWS = 10_000
@@ -48,27 +47,17 @@ class DayReconciliation:
         return self.lake_rows == self.source_rows
 
 
-def _window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    return start, start + dt.timedelta(days=1)
-
-
 def _writable_conninfo(dsn: str) -> str:
     """The prune DSN, in UTC so `timestamp` and `timestamptz` columns cut at UTC midnight."""
     return make_conninfo(dsn, options="-c TimeZone=UTC", application_name="analytics-prune")
-
-
-def _statement(name: str, qualified_table: str) -> sql.Composed:
-    return sql.SQL(load_sql(name)).format(  # type: ignore[arg-type]
-        source_table=sql.Identifier(*parse_qualified_table(qualified_table))
-    )
 
 
 def source_days_before(dsn: str, qualified_table: str, cutoff: dt.date) -> Iterator[dt.date]:
     """Every day before `cutoff` from the source's oldest event on (the index serves `min`)."""
     with psycopg.connect(_writable_conninfo(dsn)) as connection:
         row = connection.execute(
-            _statement("retention/find_oldest_event", qualified_table), (_window(cutoff)[0],)
+            source_statement("retention/find_oldest_event", qualified_table),
+            (utc_day_window(cutoff)[0],),
         ).fetchone()
     if row is None or row[0] is None:
         return
@@ -84,7 +73,7 @@ def reconcile_day(
     """The source's and the lake's row counts for `day` (no lake partition: None)."""
     with psycopg.connect(_writable_conninfo(dsn)) as connection:
         row = connection.execute(
-            _statement("retention/count_events_in_window", qualified_table), _window(day)
+            source_statement("source/count_events_in_window", qualified_table), utc_day_window(day)
         ).fetchone()
     lake_file = partition_path(warehouse_dir, EVENTS.name, day)
     return DayReconciliation(
@@ -113,10 +102,12 @@ def prune_source_day(
                 load_sql("retention/list_lake_ids"), {"path": str(lake_file)}
             ).fetchall()
         ]
-    statement = _statement("retention/delete_events_by_id", qualified_table)
+    statement = source_statement("retention/delete_events_by_id", qualified_table)
     deleted = 0
     with psycopg.connect(_writable_conninfo(dsn), autocommit=True) as connection:
         for first in range(0, len(ids), batch_rows):
-            cursor = connection.execute(statement, (*_window(day), ids[first : first + batch_rows]))
+            cursor = connection.execute(
+                statement, (*utc_day_window(day), ids[first : first + batch_rows])
+            )
             deleted += cursor.rowcount
     return deleted

@@ -53,6 +53,12 @@ class ExtractedDay:
     path: Path
 
 
+def utc_day_window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The half-open window [day 00:00 UTC, next day 00:00 UTC) of a partition."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    return start, start + dt.timedelta(days=1)
+
+
 def read_only_conninfo(dsn: str) -> str:
     """The DSN with the session forced read-only and to UTC, keeping any options it had."""
     try:
@@ -97,8 +103,7 @@ def extract_events_for_day(
     dsn: str, qualified_table: str, day: dt.date, destination: Path
 ) -> ExtractedDay:
     """Streams the source's events of `day` (UTC, half-open) into the Parquet file `destination`."""
-    next_day = day + dt.timedelta(days=1)
-    window = (f"{day.isoformat()} 00:00:00+00", f"{next_day.isoformat()} 00:00:00+00")
+    window = tuple(bound.isoformat() for bound in utc_day_window(day))
     table = quoted_table(qualified_table)
     try:
         with adbc.connect(read_only_conninfo(dsn)) as connection, connection.cursor() as cursor:

@@ -20,7 +20,12 @@ from pipelines.partitions import daily_partitions, partition_days
 from pipelines.resources import SourceDatabase, Warehouse
 from warehouse.catalog import publish_catalog
 from warehouse.lake import partition_path
-from warehouse.source import SourceError, check_source_table, extract_events_for_day
+from warehouse.source import (
+    SourceError,
+    check_source_table,
+    extract_events_for_day,
+    first_line,
+)
 from warehouse.tables import EVENTS
 
 RECONCILIATION_CHECK = "lake_rows_match_source"
@@ -63,7 +68,7 @@ def events(
     except SourceError as error:
         raise Failure(description=str(error), allow_retries=False) from None
     except (OSError, duckdb.IOException) as error:
-        reason = str(error).strip().splitlines()[0]
+        reason = first_line(error)
         where = f"ANALYTICS_WAREHOUSE_DIR {warehouse.path}"
         raise Failure(
             description=f"Cannot write the lake in {where}: {reason}", allow_retries=False

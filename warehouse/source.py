@@ -64,7 +64,7 @@ def read_only_conninfo(dsn: str) -> str:
     try:
         params = conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as error:
-        reason = _first_line(error)
+        reason = first_line(error)
         raise SourceError(f"ANALYTICS_SOURCE_DSN is not a connection string: {reason}") from None
     options = " ".join(filter(None, [params.get("options"), _SESSION_OPTIONS]))
     return make_conninfo(dsn, options=options, application_name="analytics-warehouse")
@@ -88,7 +88,7 @@ def check_source_table(dsn: str, qualified_table: str) -> None:
     except psycopg.OperationalError as error:
         # libpq's first line names the server and the cause ("Connection refused",
         # "database ... does not exist"); the lines after it are generic hints.
-        reason = _first_line(error).removeprefix("connection failed: ")
+        reason = first_line(error).removeprefix("connection failed: ")
         raise SourceError(f"Cannot connect to the source database: {reason}") from None
     if not found:
         raise SourceError(
@@ -122,12 +122,13 @@ def extract_events_for_day(
             (source_rows,) = cursor.fetchone()
             connection.rollback()
     except adbc_driver_manager.Error as error:
-        reason = _first_line(error)
+        reason = first_line(error)
         raise SourceError(f"Reading {qualified_table} for {day} failed: {reason}") from None
     return ExtractedDay(
         day=day, source_rows=int(source_rows), lake_rows=lake_rows, path=destination
     )
 
 
-def _first_line(error: Exception) -> str:
+def first_line(error: Exception) -> str:
+    """The sentence that names the cause; drivers append hints and context below it."""
     return str(error).strip().splitlines()[0]

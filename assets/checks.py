@@ -1,39 +1,57 @@
-"""The daily tables' data checks, run by each asset on the days it has just written.
+"""The asset checks Dagster shows for each table, fed by the audits of `warehouse/audits.py`.
 
-Duplicate keys or negative counts mean a broken SQL model: those checks block, so the
-insights downstream are not computed from them. A high share of invalid events is the
-platform's problem, not the pipeline's: that check only warns, and the day publishes.
+The audits run before a day is committed (write, audit, publish), so a blocking check
+that fails stops the step before anything of that day is visible; the results reported
+here are those of the days the step published.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
+from collections import defaultdict
 
-import duckdb
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
-from warehouse.lake import partition_path
-from warehouse.sql_files import load_sql
+from warehouse.audits import (
+    COUNTS_CHECK,
+    INVALID_SHARE_CHECK,
+    KEY_CHECK,
+    RECONCILIATION_CHECK,
+    SHRINK_CHECK,
+    Audit,
+    count_columns,
+)
 from warehouse.tables import DATA_QUALITY, EVENTS, TableSpec
 
-KEY_CHECK = "key_is_unique"
-COUNTS_CHECK = "counts_are_non_negative"
-INVALID_SHARE_CHECK = "invalid_share_below_threshold"
 
-
-def count_columns(spec: TableSpec) -> list[str]:
-    """The table's BIGINT columns: every one is a count or a sum of non-negative values."""
-    return [column.name for column in spec.columns if column.duckdb_type == "BIGINT"]
-
-
-def daily_table_check_specs(spec: TableSpec) -> list[AssetCheckSpec]:
+def check_specs(spec: TableSpec) -> list[AssetCheckSpec]:
+    if spec is EVENTS:
+        return [
+            AssetCheckSpec(
+                RECONCILIATION_CHECK,
+                asset=spec.name,
+                blocking=True,
+                description=(
+                    "Each day's extracted row count equals the source's count for the same "
+                    "half-open UTC window, read in the same snapshot; a short copy is not "
+                    "published."
+                ),
+            ),
+            AssetCheckSpec(
+                SHRINK_CHECK,
+                asset=spec.name,
+                blocking=True,
+                description=(
+                    "A re-extracted day never has fewer rows than the lake already holds "
+                    "(the source was pruned or lost rows), unless the run sets allow_shrink."
+                ),
+            ),
+        ]
     specs = [
         AssetCheckSpec(
             KEY_CHECK,
             asset=spec.name,
             blocking=True,
-            description=f"No two rows of a run's days share the key ({', '.join(spec.key)}).",
+            description=f"No two rows of a day share the key ({', '.join(spec.key)}).",
         )
     ]
     if count_columns(spec):
@@ -59,91 +77,38 @@ def daily_table_check_specs(spec: TableSpec) -> list[AssetCheckSpec]:
     return specs
 
 
-def check_daily_table(
-    spec: TableSpec, warehouse_dir: Path, days: list[dt.date], max_invalid_share: float
-) -> list[AssetCheckResult]:
-    """Runs every check of `daily_table_check_specs(spec)` over the partitions of `days`."""
-    files = [str(partition_path(warehouse_dir, spec.name, day)) for day in days]
-    checked = {"days": MetadataValue.json([day.isoformat() for day in days])}
-    with duckdb.connect() as connection:
-        results = [_check_key(connection, spec, files, checked)]
-        if count_columns(spec):
-            results.append(_check_counts(connection, spec, files, checked))
-        if spec is DATA_QUALITY:
-            events_files = [str(partition_path(warehouse_dir, EVENTS.name, day)) for day in days]
-            results.append(
-                _check_invalid_share(connection, files, events_files, max_invalid_share, checked)
-            )
-    return results
-
-
-def _check_key(
-    connection: duckdb.DuckDBPyConnection,
-    spec: TableSpec,
-    files: list[str],
-    checked: dict[str, MetadataValue],
-) -> AssetCheckResult:
-    row = connection.execute(
-        load_sql("checks/find_duplicate_keys"), {"key_columns": list(spec.key), "files": files}
-    ).fetchone()
-    duplicate_keys, duplicate_rows, sample = row if row else (0, 0, [])
-    return AssetCheckResult(
-        check_name=KEY_CHECK,
-        asset_key=spec.name,
-        passed=duplicate_keys == 0,
-        metadata={
-            **checked,
-            "duplicate_keys": MetadataValue.int(int(duplicate_keys)),
-            "duplicate_rows": MetadataValue.int(int(duplicate_rows)),
-            "sample": MetadataValue.json(sample),
-        },
-    )
-
-
-def _check_counts(
-    connection: duckdb.DuckDBPyConnection,
-    spec: TableSpec,
-    files: list[str],
-    checked: dict[str, MetadataValue],
-) -> AssetCheckResult:
-    columns = count_columns(spec)
-    cursor = connection.execute(
-        load_sql("checks/count_negative_values"), {"count_columns": columns, "files": files}
-    )
-    names = [description[0] for description in cursor.description or []]
-    negative = dict(zip(names, (int(value or 0) for value in cursor.fetchone() or ()), strict=True))
-    return AssetCheckResult(
-        check_name=COUNTS_CHECK,
-        asset_key=spec.name,
-        passed=not any(negative.values()),
-        metadata={**checked, "negative_rows_per_column": MetadataValue.json(negative)},
-    )
-
-
-def _check_invalid_share(
-    connection: duckdb.DuckDBPyConnection,
-    files: list[str],
-    events_files: list[str],
-    max_invalid_share: float,
-    checked: dict[str, MetadataValue],
-) -> AssetCheckResult:
-    shares = connection.execute(
-        load_sql("checks/rank_issue_shares"), {"files": files, "events_files": events_files}
-    ).fetchall()
-    over = [
-        {"date": date.isoformat(), "issue": issue, "count": count, "events": events, "share": share}
-        for date, issue, count, events, share in shares
-        if share > max_invalid_share
+def check_results(spec: TableSpec, audits: list[Audit]) -> list[AssetCheckResult]:
+    """One result per check over the step's days, with each day's details."""
+    by_check: dict[str, list[Audit]] = defaultdict(list)
+    for audit in audits:
+        by_check[audit.check].append(audit)
+    return [
+        AssetCheckResult(
+            check_name=check,
+            asset_key=spec.name,
+            passed=all(audit.passed for audit in day_audits),
+            metadata={
+                "days": MetadataValue.json([audit.day.isoformat() for audit in day_audits]),
+                "details_per_day": MetadataValue.json(
+                    {audit.day.isoformat(): audit.details for audit in day_audits}
+                ),
+            },
+        )
+        for check, day_audits in by_check.items()
     ]
+
+
+def invalid_share_result(
+    max_invalid_share: float, largest_share: float, over: list[dict[str, object]]
+) -> AssetCheckResult:
     return AssetCheckResult(
         check_name=INVALID_SHARE_CHECK,
         asset_key=DATA_QUALITY.name,
         passed=not over,
         severity=AssetCheckSeverity.WARN,
         metadata={
-            **checked,
             "max_invalid_share": MetadataValue.float(max_invalid_share),
-            "largest_share": MetadataValue.float(float(shares[0][4]) if shares else 0.0),
+            "largest_share": MetadataValue.float(largest_share),
             "issues_over_threshold": MetadataValue.json(over),
         },
     )

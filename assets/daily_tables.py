@@ -1,61 +1,72 @@
-"""The daily tables: one Parquet partition per UTC day, each computed by its SQL in `sql/daily/`."""
+"""The daily tables: one Iceberg partition per UTC day, each computed by its SQL in `sql/daily/`."""
 
-import duckdb
+from collections.abc import Iterator
+
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     BackfillPolicy,
+    DailyPartitionsDefinition,
     Failure,
     MaterializeResult,
     asset,
 )
 
-from assets.checks import check_daily_table, daily_table_check_specs
+from assets.checks import check_results, check_specs, invalid_share_result
 from assets.metadata import OWNERS, definition_metadata, materialization_metadata
-from assets.raw_events import events
-from pipelines.partitions import daily_partitions, partition_days
-from pipelines.resources import Warehouse
-from pipelines.settings import Settings
-from warehouse.catalog import publish_catalog
-from warehouse.daily_tables import MissingEventsError, write_daily_table
-from warehouse.lake import partition_path, read_preview
-from warehouse.tables import DAILY_TABLES, TableSpec
+from assets.partitions import partition_days
+from assets.publishing import DayRows, publish_days
+from assets.resources import Warehouse
+from warehouse.audits import audit_rows, invalid_shares
+from warehouse.daily_tables import MissingEventsError, compute_daily_table
+from warehouse.lakehouse import Lakehouse
+from warehouse.tables import DAILY_TABLES, DATA_QUALITY, EVENTS, TableSpec
+from warehouse.views import connect
 
 
-def build_daily_table_asset(spec: TableSpec) -> AssetsDefinition:
+def _computed_days(lakehouse: Lakehouse, spec: TableSpec, days: list) -> Iterator[DayRows]:
+    for day in days:
+        rows = compute_daily_table(lakehouse, spec, day)
+        yield day, rows, audit_rows(spec, day, rows)
+
+
+def build_daily_table_asset(
+    spec: TableSpec, partitions: DailyPartitionsDefinition
+) -> AssetsDefinition:
     """One asset per daily table; they differ only in their SQL and their columns."""
 
     @asset(
         name=spec.name,
         group_name="daily",
         description=spec.description,
-        partitions_def=daily_partitions,
+        partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
-        deps=[events],
-        kinds={"duckdb", "parquet"},
+        deps=[EVENTS.name],
+        kinds={"duckdb", "iceberg"},
         owners=OWNERS,
         metadata=definition_metadata(spec),
-        check_specs=daily_table_check_specs(spec),
+        check_specs=check_specs(spec),
     )
     def daily_table(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         days = partition_days(context)
-        rows = 0
-        with duckdb.connect() as connection:
-            for day in days:
-                try:
-                    rows += write_daily_table(connection, spec.name, day, warehouse.path)
-                except MissingEventsError as error:
-                    raise Failure(description=str(error), allow_retries=False) from None
-        preview = read_preview(partition_path(warehouse.path, spec.name, days[-1]))
-        publish_catalog(warehouse.path)
-        checks = check_daily_table(
-            spec, warehouse.path, days, Settings.from_environment().max_invalid_share
-        )
+        lakehouse = warehouse.lakehouse()
+        try:
+            published = publish_days(
+                context, warehouse, spec, _computed_days(lakehouse, spec, days)
+            )
+        except MissingEventsError as error:
+            raise Failure(description=str(error), allow_retries=False) from None
+        results = check_results(spec, published.audits)
+        if spec is DATA_QUALITY:
+            with connect(lakehouse, min(days), max(days)) as connection:
+                largest, over = invalid_shares(connection, warehouse.max_invalid_share)
+            results.append(invalid_share_result(warehouse.max_invalid_share, largest, over))
         return MaterializeResult(
-            metadata=materialization_metadata(rows, preview), check_results=checks
+            metadata=materialization_metadata(published), check_results=results
         )
 
     return daily_table
 
 
-daily_table_assets = [build_daily_table_asset(spec) for spec in DAILY_TABLES]
+def build_daily_table_assets(partitions: DailyPartitionsDefinition) -> list[AssetsDefinition]:
+    return [build_daily_table_asset(spec, partitions) for spec in DAILY_TABLES]

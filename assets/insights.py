@@ -10,17 +10,17 @@ from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     BackfillPolicy,
+    DailyPartitionsDefinition,
     MaterializeResult,
     TimeWindowPartitionMapping,
     asset,
 )
 
 from assets.metadata import OWNERS, definition_metadata, materialization_metadata
-from pipelines.partitions import daily_partitions, partition_days
-from pipelines.resources import Warehouse
-from warehouse.catalog import publish_catalog
-from warehouse.insights import write_insight_partitions
-from warehouse.lake import partition_path, read_preview
+from assets.partitions import partition_days
+from assets.publishing import publish_days
+from assets.resources import Warehouse
+from warehouse.insights import compute_insight_partitions
 from warehouse.tables import (
     AGENT_METRICS,
     DAILY_ACTIVE_USERS,
@@ -35,14 +35,17 @@ LONGEST_COMPARISON_DAYS = 2 * 30
 TOP_AGENTS_DAYS = 30
 
 
-def _trailing_days(days: int) -> TimeWindowPartitionMapping:
+def trailing_days(days: int) -> TimeWindowPartitionMapping:
     return TimeWindowPartitionMapping(
         start_offset=-(days - 1), end_offset=0, allow_nonexistent_upstream_partitions=True
     )
 
 
 def build_insight_asset(
-    spec: TableSpec, upstream: tuple[TableSpec, ...], trailing_days: int
+    spec: TableSpec,
+    upstream: tuple[TableSpec, ...],
+    window_days: int,
+    partitions: DailyPartitionsDefinition,
 ) -> AssetsDefinition:
     """One asset per insight table; they differ in their SQL, inputs and window."""
 
@@ -50,32 +53,33 @@ def build_insight_asset(
         name=spec.name,
         group_name="insights",
         description=spec.description,
-        partitions_def=daily_partitions,
+        partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         deps=[
-            AssetDep(table.name, partition_mapping=_trailing_days(trailing_days))
-            for table in upstream
+            AssetDep(table.name, partition_mapping=trailing_days(window_days)) for table in upstream
         ],
-        kinds={"duckdb", "parquet"},
+        kinds={"duckdb", "iceberg"},
         owners=OWNERS,
         metadata=definition_metadata(spec),
     )
     def insight(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        as_of_dates = partition_days(context)
-        rows = write_insight_partitions(warehouse.path, spec, as_of_dates)
-        publish_catalog(warehouse.path)
-        preview = read_preview(partition_path(warehouse.path, spec.name, as_of_dates[-1]))
-        return MaterializeResult(metadata=materialization_metadata(rows, preview))
+        computed = compute_insight_partitions(warehouse.lakehouse(), spec, partition_days(context))
+        days = ((as_of_date, rows, []) for as_of_date, rows in computed)
+        published = publish_days(context, warehouse, spec, days)
+        return MaterializeResult(metadata=materialization_metadata(published))
 
     return insight
 
 
-period_comparison = build_insight_asset(
-    PERIOD_COMPARISON,
-    upstream=(DAILY_METRICS, DAILY_ACTIVE_USERS, AGENT_METRICS, DAILY_MEASUREMENTS),
-    trailing_days=LONGEST_COMPARISON_DAYS,
-)
-top_agents = build_insight_asset(
-    TOP_AGENTS, upstream=(AGENT_METRICS, DAILY_MEASUREMENTS), trailing_days=TOP_AGENTS_DAYS
-)
-insight_assets = [period_comparison, top_agents]
+def build_insight_assets(partitions: DailyPartitionsDefinition) -> list[AssetsDefinition]:
+    return [
+        build_insight_asset(
+            PERIOD_COMPARISON,
+            (DAILY_METRICS, DAILY_ACTIVE_USERS, AGENT_METRICS, DAILY_MEASUREMENTS),
+            LONGEST_COMPARISON_DAYS,
+            partitions,
+        ),
+        build_insight_asset(
+            TOP_AGENTS, (AGENT_METRICS, DAILY_MEASUREMENTS), TOP_AGENTS_DAYS, partitions
+        ),
+    ]

@@ -7,6 +7,7 @@ from typing import Any
 import pyarrow as pa
 from dagster import MetadataValue, TableColumn, TableSchema
 
+from assets.publishing import PublishedDays
 from warehouse.tables import TableSpec
 
 PREVIEW_ROWS = 10
@@ -46,8 +47,12 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def materialization_metadata(row_count: int, preview: pa.Table | None) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"dagster/row_count": MetadataValue.int(row_count)}
+def materialization_metadata(published: PublishedDays) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "dagster/row_count": MetadataValue.int(published.row_count),
+        "rows_per_day": MetadataValue.json(published.rows_per_day),
+    }
+    preview = published.last_rows
     if preview is not None and preview.num_rows:
         metadata["preview"] = MetadataValue.md(preview_markdown(preview))
     return metadata

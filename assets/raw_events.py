@@ -1,102 +1,86 @@
-"""The raw lake: each UTC day of `analytics_events`, copied from PostgreSQL into Parquet."""
+"""The raw lake: each UTC day of `analytics_events`, copied from PostgreSQL into `events`."""
 
 from collections.abc import Iterator
 
-import duckdb
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
+    AssetsDefinition,
     BackfillPolicy,
+    Config,
+    DailyPartitionsDefinition,
     Failure,
     MaterializeResult,
-    MetadataValue,
     asset,
 )
 
+from assets.checks import check_results, check_specs
 from assets.metadata import OWNERS, definition_metadata, materialization_metadata
-from pipelines.partitions import daily_partitions, partition_days
-from pipelines.resources import SourceDatabase, Warehouse
-from warehouse.catalog import publish_catalog
-from warehouse.lake import partition_path
-from warehouse.source import (
-    SourceError,
-    check_source_table,
-    extract_events_for_day,
-    first_line,
-)
+from assets.partitions import partition_days
+from assets.publishing import DayRows, publish_days
+from assets.resources import SourceDatabase, Warehouse
+from warehouse.audits import audit_extraction
+from warehouse.lakehouse import Lakehouse
+from warehouse.source import SourceError, check_source_table, extract_events_for_day
 from warehouse.tables import EVENTS
 
-RECONCILIATION_CHECK = "lake_rows_match_source"
+
+class EventsConfig(Config):  # type: ignore[misc]
+    """`allow_shrink: true` publishes a day with fewer rows than the lake holds.
+
+    Only for a deletion that is wanted (a privacy erasure in the source): otherwise a
+    source that lost rows, or a day already pruned from it, would shrink the raw lake.
+    """
+
+    allow_shrink: bool = False
 
 
-@asset(
-    name=EVENTS.name,
-    group_name="raw",
-    description=EVENTS.description,
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    kinds={"postgres", "parquet"},
-    owners=OWNERS,
-    metadata=definition_metadata(EVENTS),
-    check_specs=[
-        AssetCheckSpec(
-            RECONCILIATION_CHECK,
-            asset=EVENTS.name,
-            blocking=True,
-            description=(
-                "Each day's lake row count equals the source's count for the same half-open "
-                "UTC window, read in the same snapshot. Blocks the daily tables on a short copy."
-            ),
+def _extracted_days(
+    context: AssetExecutionContext,
+    source: SourceDatabase,
+    lakehouse: Lakehouse,
+    allow_shrink: bool,
+) -> Iterator[DayRows]:
+    check_source_table(source.dsn, source.table)
+    for day in partition_days(context):
+        extracted = extract_events_for_day(source.dsn, source.table, day)
+        lake_rows = extracted.rows.num_rows
+        audits = audit_extraction(
+            day,
+            extracted.source_rows,
+            lake_rows,
+            lakehouse.published_rows(EVENTS, day),
+            allow_shrink,
         )
-    ],
-)
-def events(
-    context: AssetExecutionContext, source: SourceDatabase, warehouse: Warehouse
-) -> Iterator[MaterializeResult | AssetCheckResult]:
-    """Copies the run's days one at a time, so a year-long backfill stays in bounded memory."""
-    try:
-        check_source_table(source.dsn, source.table)
-        extracted = []
-        for day in partition_days(context):
-            result = extract_events_for_day(
-                source.dsn, source.table, day, partition_path(warehouse.path, EVENTS.name, day)
-            )
-            context.log.info(f"{day}: {result.lake_rows} events copied to {result.path}")
-            extracted.append(result)
-    except SourceError as error:
-        raise Failure(description=str(error), allow_retries=False) from None
-    except (OSError, duckdb.IOException) as error:
-        reason = first_line(error)
-        where = f"ANALYTICS_WAREHOUSE_DIR {warehouse.path}"
-        raise Failure(
-            description=f"Cannot write the lake in {where}: {reason}", allow_retries=False
-        ) from None
-    publish_catalog(warehouse.path)
+        yield day, extracted.rows, audits
 
-    mismatched = [day for day in extracted if day.lake_rows != day.source_rows]
-    yield MaterializeResult(
-        metadata={
-            **materialization_metadata(sum(day.lake_rows for day in extracted), None),
-            "days": MetadataValue.int(len(extracted)),
-            "rows_per_day": MetadataValue.json(
-                {day.day.isoformat(): day.lake_rows for day in extracted}
-            ),
-        }
+
+def build_events_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinition:
+    @asset(
+        name=EVENTS.name,
+        group_name="raw",
+        description=EVENTS.description,
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        kinds={"postgres", "iceberg"},
+        owners=OWNERS,
+        metadata=definition_metadata(EVENTS),
+        check_specs=check_specs(EVENTS),
     )
-    yield AssetCheckResult(
-        check_name=RECONCILIATION_CHECK,
-        passed=not mismatched,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={
-            "source_rows": MetadataValue.int(sum(day.source_rows for day in extracted)),
-            "lake_rows": MetadataValue.int(sum(day.lake_rows for day in extracted)),
-            "mismatched_days": MetadataValue.json(
-                {
-                    day.day.isoformat(): {"source": day.source_rows, "lake": day.lake_rows}
-                    for day in mismatched
-                }
-            ),
-        },
-    )
+    def events(
+        context: AssetExecutionContext,
+        config: EventsConfig,
+        source: SourceDatabase,
+        warehouse: Warehouse,
+    ) -> MaterializeResult:
+        """Copies the run's days one at a time, so a long backfill holds one day in memory."""
+        days = _extracted_days(context, source, warehouse.lakehouse(), config.allow_shrink)
+        try:
+            published = publish_days(context, warehouse, EVENTS, days)
+        except SourceError as error:
+            raise Failure(description=str(error), allow_retries=False) from None
+        return MaterializeResult(
+            metadata=materialization_metadata(published),
+            check_results=check_results(EVENTS, published.audits),
+        )
+
+    return events

@@ -10,16 +10,19 @@ import base64
 from dagster import (
     AssetDep,
     AssetExecutionContext,
+    AssetsDefinition,
     BackfillPolicy,
+    DailyPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
     TimeWindowPartitionMapping,
     asset,
 )
 
+from assets.insights import trailing_days
 from assets.metadata import OWNERS
-from pipelines.partitions import daily_partitions, partition_days
-from pipelines.resources import Warehouse
+from assets.partitions import partition_days
+from assets.resources import Warehouse
 from warehouse.report_png import line_chart_png
 from warehouse.reports import REPORT_DAYS, ReportFolder, write_reports
 from warehouse.tables import (
@@ -31,9 +34,6 @@ from warehouse.tables import (
 )
 
 _SAME_AS_OF_DATE = TimeWindowPartitionMapping()
-_TRAILING_WINDOW = TimeWindowPartitionMapping(
-    start_offset=-(REPORT_DAYS - 1), end_offset=0, allow_nonexistent_upstream_partitions=True
-)
 
 
 def _preview(folder: ReportFolder) -> str:
@@ -63,29 +63,34 @@ def _metadata(folder: ReportFolder) -> dict[str, MetadataValue]:
     return metadata
 
 
-@asset(
-    group_name="reports",
-    description=(
-        f"For every as-of date: `reports/<date>/`, one offline HTML page per organisation "
-        f"over the trailing {REPORT_DAYS} days (period comparison, usage, response times, "
-        "top agents, event mix, failures, data quality) and an index page."
-    ),
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    deps=[
-        *(
-            AssetDep(table.name, partition_mapping=_SAME_AS_OF_DATE)
-            for table in (PERIOD_COMPARISON, TOP_AGENTS)
+def build_reports_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinition:
+    @asset(
+        group_name="reports",
+        description=(
+            f"For every as-of date: `reports/<date>/`, one offline HTML page per organisation "
+            f"over the trailing {REPORT_DAYS} days (period comparison, usage, response times, "
+            "top agents, event mix, failures, data quality) and an index page."
         ),
-        *(
-            AssetDep(table.name, partition_mapping=_TRAILING_WINDOW)
-            for table in (DAILY_METRICS, EVENT_COUNTS, DATA_QUALITY)
-        ),
-    ],
-    kinds={"duckdb", "html"},
-    owners=OWNERS,
-)
-def reports(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-    folders = write_reports(warehouse.path, partition_days(context))
-    context.log.info(f"wrote {len(folders)} report folders under {folders[-1].path.parent}")
-    return MaterializeResult(metadata=_metadata(folders[-1]))
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        deps=[
+            *(
+                AssetDep(table.name, partition_mapping=_SAME_AS_OF_DATE)
+                for table in (PERIOD_COMPARISON, TOP_AGENTS)
+            ),
+            *(
+                AssetDep(table.name, partition_mapping=trailing_days(REPORT_DAYS))
+                for table in (DAILY_METRICS, EVENT_COUNTS, DATA_QUALITY)
+            ),
+        ],
+        kinds={"duckdb", "html"},
+        owners=OWNERS,
+    )
+    def reports(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+        folders = write_reports(
+            warehouse.lakehouse(), warehouse.local_path, partition_days(context)
+        )
+        context.log.info(f"wrote {len(folders)} report folders under {folders[-1].path.parent}")
+        return MaterializeResult(metadata=_metadata(folders[-1]))
+
+    return reports

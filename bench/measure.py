@@ -16,10 +16,10 @@ from pathlib import Path
 
 import psycopg
 from dagster import DagsterInstance, materialize
-
-from pipelines.definitions import defs
 from pipelines.partitions import partition_range_tags
 from pipelines.resources import SourceDatabase, Warehouse
+
+from pipelines.definitions import defs
 from warehouse.source import (
     extract_events_for_day,
     quoted_table,

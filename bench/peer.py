@@ -14,9 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from psycopg.conninfo import conninfo_to_dict
-
 from pipelines.settings import parse_qualified_table
+from psycopg.conninfo import conninfo_to_dict
 
 
 def peer_installed() -> bool:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 import sys
 from pathlib import Path
 
-from pipelines.settings import ConfigurationError, Settings
 from warehouse.export import COPY_OPTIONS, EXPORTABLE, ExitCode, ExportError, ExportRequest, export
+from warehouse.lakehouse import Lakehouse, LakehouseError
+from warehouse.settings import ConfigurationError, Settings
 
 
 def _positive(text: str) -> int:
@@ -47,16 +50,36 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=list(COPY_OPTIONS), default="csv")
     export.add_argument("--output", required=True, type=Path, help="file to write")
     export.add_argument("--force", action="store_true", help="replace an existing output file")
+    export.add_argument(
+        "--as-of",
+        help="read every table as it was at this UTC time (YYYY-MM-DD or YYYY-MM-DDTHH:MM), "
+        "within ANALYTICS_SNAPSHOT_RETENTION_DAYS",
+    )
     return parser
 
 
+def _as_of(text: str | None) -> dt.datetime | None:
+    """A UTC moment from `--as-of`; raises ExportError on anything else."""
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ExportError(
+            f"--as-of must be a UTC time as YYYY-MM-DD or YYYY-MM-DDTHH:MM, got {text!r}",
+            ExitCode.BAD_INPUT,
+        ) from None
+    return moment.replace(tzinfo=moment.tzinfo or dt.UTC)
+
+
 def _export(arguments: argparse.Namespace) -> int:
+    settings = Settings.from_environment()
     request = ExportRequest(
         table=arguments.table,
         start=arguments.start,
         end=arguments.end,
         output=arguments.output,
-        warehouse_dir=Settings.from_environment().warehouse_dir,
+        lakehouse=Lakehouse(settings.warehouse_location, settings.catalog_uri),
         file_format=arguments.format,
         organization=arguments.organization,
         agent=arguments.agent,
@@ -65,6 +88,7 @@ def _export(arguments: argparse.Namespace) -> int:
         progress=sys.stdout.isatty(),
     )
     try:
+        request = dataclasses.replace(request, as_of=_as_of(arguments.as_of))
         rows = export(request)
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -82,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             run_demo(DemoOptions(arguments.days, arguments.events_per_day, arguments.seed))
         elif arguments.command == "export":
             return _export(arguments)
-    except ConfigurationError as error:
+    except (ConfigurationError, LakehouseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

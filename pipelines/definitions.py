@@ -1,40 +1,56 @@
 """The code location: every asset, resource and schedule of the warehouse in one `Definitions`.
 
 Loaded by `dagster dev -w workspace.yaml` and by `dagster asset materialize -m
-pipelines.definitions`. Steps run in one process, one after the other: each step
-already uses both cores through DuckDB, and a subprocess per step would cost more than
-most steps take.
+pipelines.definitions`. The settings are read here, once, and reach the assets through
+the shared partitioning and the resources. Steps run in one process, one after the
+other: each step already uses both cores through DuckDB, and a subprocess per step
+would cost more than most steps take.
 """
 
 from __future__ import annotations
 
 from dagster import Definitions, EnvVar, in_process_executor
 
-from assets.daily_tables import daily_table_assets
-from assets.insights import insight_assets
-from assets.raw_events import events
-from assets.reports import reports
+from assets.daily_tables import build_daily_table_assets
+from assets.insights import build_insight_assets
+from assets.partitions import daily_partitions
+from assets.raw_events import build_events_asset
+from assets.reports import build_reports_asset
+from assets.resources import PruneDatabase, SourceDatabase, Warehouse
 from pipelines.freshness import build_freshness_checks, build_freshness_sensor
-from pipelines.resources import PruneDatabase, SourceDatabase, Warehouse
-from pipelines.retention import retention_jobs
-from pipelines.schedules import build_daily_schedule, daily_job
-from pipelines.settings import Settings
+from pipelines.retention import build_retention_jobs
+from pipelines.schedules import build_daily_job, build_daily_schedule
+from warehouse.settings import Settings
 
 settings = Settings.from_environment()
+partitions = daily_partitions(settings.start_date)
+daily_table_assets = build_daily_table_assets(partitions)
 freshness_checks = build_freshness_checks(settings, daily_table_assets)
+daily_job = build_daily_job(partitions)
 
 defs = Definitions(
-    assets=[events, *daily_table_assets, *insight_assets, reports],
+    assets=[
+        build_events_asset(partitions),
+        *daily_table_assets,
+        *build_insight_assets(partitions),
+        build_reports_asset(partitions),
+    ],
     resources={
         "source": SourceDatabase(dsn=EnvVar("ANALYTICS_SOURCE_DSN"), table=settings.source_table),
-        "warehouse": Warehouse(directory=str(settings.warehouse_dir)),
+        "warehouse": Warehouse(
+            location=settings.warehouse_location,
+            catalog_uri=settings.catalog_uri,
+            local_dir=str(settings.local_dir),
+            max_invalid_share=settings.max_invalid_share,
+            snapshot_retention_days=settings.snapshot_retention_days,
+        ),
         "prune_database": PruneDatabase(
             dsn=EnvVar("ANALYTICS_PRUNE_DSN"), table=settings.source_table
         ),
     },
     asset_checks=freshness_checks,
-    jobs=[daily_job, *retention_jobs],
-    schedules=[build_daily_schedule(settings)],
+    jobs=[daily_job, *build_retention_jobs(settings)],
+    schedules=[build_daily_schedule(settings, daily_job)],
     sensors=[build_freshness_sensor(freshness_checks)],
     executor=in_process_executor,
 )

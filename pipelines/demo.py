@@ -17,15 +17,15 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import psycopg
 
-from pipelines.partitions import partition_range_tags
-from pipelines.settings import PROJECT_ROOT, Settings
-from warehouse.catalog import catalog_path
+from assets.partitions import partition_range_tags
 from warehouse.demo_events import create_events_table, seed_demo_events
+from warehouse.lakehouse import Lakehouse
+from warehouse.settings import PROJECT_ROOT, Settings
 from warehouse.source import utc_day_window
 from warehouse.sql_files import source_statement
+from warehouse.views import connect, duckdb_path
 
 EMBEDDED_POSTGRES_DIR = PROJECT_ROOT / "data" / "postgres"
 LOCAL_POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
@@ -90,12 +90,16 @@ def materialise_range(first: dt.date, last: dt.date) -> None:
         raise SystemExit("The demo run failed:\n" + "\n".join(str(f) for f in failures))
 
 
-def print_summary(first: dt.date, last: dt.date) -> None:
-    settings = Settings.from_environment()
-    catalog = catalog_path(settings.warehouse_dir)
-    print(f"\nWarehouse: {settings.warehouse_dir}\nCatalog:   {catalog}\n")
+def print_summary(settings: Settings, first: dt.date, last: dt.date) -> None:
+    analytics = duckdb_path(settings.local_dir)
+    print(
+        f"\nWarehouse (Iceberg tables): {settings.warehouse_location}"
+        f"\nIceberg catalog:            {settings.catalog_uri}"
+        f"\nDuckDB views and macros:    {analytics}\n"
+    )
     print(f"Busiest organisations, {first} to {last}:")
-    with duckdb.connect(str(catalog), read_only=True) as connection:
+    lakehouse = Lakehouse(settings.warehouse_location, settings.catalog_uri)
+    with connect(lakehouse, first, last) as connection:
         connection.sql(
             "select organization_id, sum(total_messages)::bigint as messages,"
             " sum(total_conversations)::bigint as conversations,"
@@ -106,7 +110,7 @@ def print_summary(first: dt.date, last: dt.date) -> None:
         ).show()
     print("Try a query:")
     print(
-        f'  .venv/bin/duckdb "{catalog}" -c '
+        f'  .venv/bin/duckdb -readonly "{analytics}" -c '
         f"\"select * from overview('{last - dt.timedelta(days=6)}', '{last}')"
         " where metric = 'total_messages'\""
     )
@@ -131,4 +135,4 @@ def run_demo(options: DemoOptions) -> None:
             )
     print(f"Materialising {first} to {last} through Dagster (one single-run backfill).")
     materialise_range(first, last)
-    print_summary(first, last)
+    print_summary(settings, first, last)

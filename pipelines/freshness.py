@@ -23,7 +23,7 @@ from dagster import (
     build_time_partition_freshness_checks,
 )
 
-from pipelines.settings import Settings
+from warehouse.settings import Settings
 
 
 def build_freshness_checks(

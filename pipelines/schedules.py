@@ -10,9 +10,11 @@ daemon crash launches nothing twice.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from dagster import (
     AssetSelection,
+    DailyPartitionsDefinition,
     DefaultScheduleStatus,
     RunRequest,
     ScheduleDefinition,
@@ -22,17 +24,23 @@ from dagster import (
     schedule,
 )
 
-from pipelines.partitions import daily_partitions, partition_range_tags
-from pipelines.settings import Settings
+from assets.partitions import partition_range_tags
 
-# Every asset on the shared daily partitioning (raw events, daily tables and any later
-# daily asset): they all accept a range run, which is what the schedule launches.
-daily_job = define_asset_job(
-    "daily_job",
-    selection=AssetSelection.from_string('partitions:"time"'),
-    partitions_def=daily_partitions,
-    description="Extracts and computes a range of UTC days in one run.",
-)
+if TYPE_CHECKING:  # Dagster does not export the type define_asset_job returns
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
+from warehouse.settings import Settings
+
+
+def build_daily_job(partitions: DailyPartitionsDefinition) -> UnresolvedAssetJobDefinition:
+    """Every asset on the shared daily partitioning: they all accept a range run."""
+    return define_asset_job(
+        "daily_job",
+        selection=AssetSelection.from_string('partitions:"time"'),
+        partitions_def=partitions,
+        description="Extracts and computes a range of UTC days in one run.",
+    )
 
 
 def scheduled_days(
@@ -49,7 +57,9 @@ def scheduled_days(
     return max(last - dt.timedelta(days=late_days), start_date), last
 
 
-def build_daily_schedule(settings: Settings) -> ScheduleDefinition:
+def build_daily_schedule(
+    settings: Settings, daily_job: UnresolvedAssetJobDefinition
+) -> ScheduleDefinition:
     """The schedule, with its cron and late window read from the settings."""
 
     @schedule(

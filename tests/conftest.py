@@ -21,12 +21,14 @@ import pytest
 from dagster import ExecuteInProcessResult, materialize
 from psycopg import sql
 
+from assets.partitions import partition_range_tags
+from assets.resources import SourceDatabase, Warehouse
 from pipelines.definitions import defs
 from pipelines.demo import local_or_embedded_postgres
-from pipelines.partitions import partition_range_tags
-from pipelines.resources import SourceDatabase, Warehouse
-from warehouse.catalog import catalog_path
 from warehouse.demo_events import create_events_table
+from warehouse.lakehouse import Lakehouse
+from warehouse.settings import default_catalog_uri
+from warehouse.views import duckdb_path
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -101,6 +103,23 @@ def warehouse_dir(tmp_path: Path) -> Path:
     return tmp_path / "warehouse"
 
 
+def warehouse_resource(warehouse_dir: Path, **overrides: Any) -> Warehouse:
+    """The warehouse resource of a local warehouse with its embedded SQLite catalog."""
+    location = str(warehouse_dir)
+    settings = {
+        "location": location,
+        "catalog_uri": default_catalog_uri(location),
+        "local_dir": location,
+        **overrides,
+    }
+    return Warehouse(**settings)
+
+
+@pytest.fixture
+def lakehouse(warehouse_dir: Path) -> Lakehouse:
+    return warehouse_resource(warehouse_dir).lakehouse()
+
+
 PipelineRunner = Callable[..., ExecuteInProcessResult]
 
 
@@ -109,22 +128,31 @@ def run_pipeline(source: Source, warehouse_dir: Path) -> PipelineRunner:
     """Materialises every asset through Dagster for one day or a single-run range."""
 
     def run(
-        first_day: str, last_day: str | None = None, *, raise_on_error: bool = True
+        first_day: str,
+        last_day: str | None = None,
+        *,
+        raise_on_error: bool = True,
+        run_config: dict[str, Any] | None = None,
     ) -> ExecuteInProcessResult:
         resources = {
             "source": SourceDatabase(dsn=source.dsn, table=source.table),
-            "warehouse": Warehouse(directory=str(warehouse_dir)),
+            "warehouse": warehouse_resource(warehouse_dir),
         }
         assets = list(defs.assets or [])
         if last_day is None:
             return materialize(
-                assets, resources=resources, partition_key=first_day, raise_on_error=raise_on_error
+                assets,
+                resources=resources,
+                partition_key=first_day,
+                raise_on_error=raise_on_error,
+                run_config=run_config,
             )
         return materialize(
             assets,
             resources=resources,
             tags=partition_range_tags(first_day, last_day),
             raise_on_error=raise_on_error,
+            run_config=run_config,
         )
 
     return run
@@ -138,7 +166,7 @@ def query(warehouse_dir: Path) -> Query:
     """Runs SQL against the published analytics.duckdb, as an analyst would."""
 
     def run(statement: str, parameters: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        with duckdb.connect(str(catalog_path(warehouse_dir)), read_only=True) as connection:
+        with duckdb.connect(str(duckdb_path(warehouse_dir)), read_only=True) as connection:
             return connection.execute(statement, parameters).fetchall()
 
     return run

@@ -4,12 +4,12 @@ import uuid
 import duckdb
 import psycopg
 from dagster import AssetCheckSeverity, AssetKey, materialize
+from pipelines.resources import SourceDatabase, Warehouse
 from psycopg import sql
+from warehouse.lake import partition_path
 
 from assets.checks import COUNTS_CHECK, INVALID_SHARE_CHECK, KEY_CHECK, check_daily_table
 from pipelines.definitions import defs
-from pipelines.resources import SourceDatabase, Warehouse
-from warehouse.lake import partition_path
 from warehouse.tables import DAILY_METRICS, DAILY_TABLES, DATA_QUALITY, EVENTS
 
 ORG = uuid.UUID("00000000-0000-4000-8000-000000000001")

@@ -29,8 +29,8 @@ from typing import Any
 import duckdb
 import pytest
 from playwright.sync_api import Page
-
 from warehouse.catalog import catalog_path
+
 from warehouse.tables import DAILY_TABLES, EVENTS, LAKE_TABLES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

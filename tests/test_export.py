@@ -8,9 +8,9 @@ import uuid
 
 import duckdb
 import pytest
+from warehouse.catalog import publish_catalog
 
 from pipelines.cli import main
-from warehouse.catalog import publish_catalog
 from warehouse.export import ExitCode
 
 ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a1")

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from dagster import AssetKey
 from psycopg.conninfo import conninfo_to_dict
-
 from warehouse.lake import partition_path
+
 from warehouse.source import read_only_conninfo
 
 ORG = uuid.UUID("00000000-0000-4000-8000-00000000000a")

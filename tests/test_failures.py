@@ -12,11 +12,11 @@ import uuid
 import duckdb
 import pytest
 from dagster import AssetSelection, materialize
-
-from pipelines.definitions import defs
 from pipelines.resources import SourceDatabase, Warehouse
 from pipelines.settings import PROJECT_ROOT, ConfigurationError, Settings
 from warehouse.lake import copy_query_to_partition, partition_path
+
+from pipelines.definitions import defs
 
 ORG = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 UNREACHABLE_DSN = "host=127.0.0.1 port=1 user=postgres dbname=test connect_timeout=3"

@@ -10,10 +10,10 @@ from dagster import (
     Definitions,
     define_asset_job,
 )
+from pipelines.resources import Warehouse
 
 from assets.daily_tables import daily_table_assets
 from pipelines.definitions import defs, freshness_checks
-from pipelines.resources import Warehouse
 from warehouse.tables import DAILY_TABLES
 
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from pipelines.settings import PROJECT_ROOT
 
 README = (PROJECT_ROOT / "README.md").read_text()

@@ -5,11 +5,11 @@ import duckdb
 import psycopg
 import pytest
 from dagster import Failure
-
 from pipelines.resources import PruneDatabase, Warehouse
-from pipelines.retention import prune_source, retire_raw_lake
 from pipelines.settings import DEFAULT_RAW_RETENTION_DAYS, DEFAULT_SOURCE_RETENTION_DAYS
 from warehouse.lake import partition_path
+
+from pipelines.retention import prune_source, retire_raw_lake
 from warehouse.retention import prune_source_day
 from warehouse.source import extract_events_for_day
 from warehouse.tables import DAILY_METRICS, EVENTS

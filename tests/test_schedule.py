@@ -3,11 +3,11 @@ import datetime as dt
 
 import pytest
 from dagster import RunRequest, SkipReason, build_schedule_context
+from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG, daily_partitions
+from pipelines.settings import Settings
 
 from pipelines.definitions import defs
-from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG, daily_partitions
 from pipelines.schedules import build_daily_schedule, daily_job
-from pipelines.settings import Settings
 
 SETTINGS = dataclasses.replace(
     Settings.from_environment(), start_date=dt.date(2024, 1, 1), late_days=3

@@ -19,11 +19,11 @@ import duckdb
 import pytest
 from conftest import Source
 from dagster import AssetSelection, materialize
-
-from pipelines.definitions import defs
 from pipelines.partitions import partition_range_tags
 from pipelines.resources import SourceDatabase, Warehouse
 from warehouse.catalog import catalog_path
+
+from pipelines.definitions import defs
 from warehouse.demo_events import create_events_table
 
 ORG = uuid.UUID("00000000-0000-4000-8000-00000000000a")

@@ -1,31 +1,32 @@
-"""Computes one UTC day of a daily table from that day's lake file, with DuckDB."""
+"""Computes one UTC day of a daily table from that day's published raw events, with DuckDB."""
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
-from warehouse.lake import copy_query_to_partition, partition_path
+from warehouse.lakehouse import Lakehouse
 from warehouse.sql_files import load_sql
-from warehouse.tables import EVENTS
+from warehouse.tables import EVENTS, TableSpec
+
+# UUIDs leave DuckDB as Arrow's uuid type, which the Iceberg tables store as uuid.
+_ARROW_CONFIG = {"arrow_lossless_conversion": True}
 
 
 class MissingEventsError(RuntimeError):
-    """The day's raw events are not in the lake yet."""
+    """The day's raw events are not in the lakehouse, but the table holds rows for it."""
 
 
-def write_daily_table(
-    connection: duckdb.DuckDBPyConnection, table: str, day: dt.date, warehouse_dir: Path
-) -> int:
-    """Runs `sql/daily/<table>.sql` for `day` into its lake partition; returns the row count."""
-    events_file = partition_path(warehouse_dir, EVENTS.name, day)
-    if not events_file.exists():
-        raise MissingEventsError(f"No events extracted for {day}: materialise `events` first.")
-    return copy_query_to_partition(
-        connection,
-        load_sql(f"daily/{table}"),
-        {"day": day, "events_file": str(events_file)},
-        partition_path(warehouse_dir, table, day),
-    )
+def compute_daily_table(lakehouse: Lakehouse, spec: TableSpec, day: dt.date) -> pa.Table:
+    """Runs `sql/daily/<table>.sql` over the day's `events` partition; returns its rows."""
+    if lakehouse.published_rows(EVENTS, day) is None and lakehouse.published_rows(spec, day):
+        # an empty day has no files either; only a table with rows to lose refuses
+        raise MissingEventsError(
+            f"The raw events of {day} are not in the lake (retired or never extracted): "
+            f"{spec.name} keeps its published rows; materialise `events` for {day} first."
+        )
+    with duckdb.connect(config=_ARROW_CONFIG) as connection:
+        lakehouse.register(connection, day, day, tables=[EVENTS])
+        return connection.execute(load_sql(f"daily/{spec.name}"), {"day": day}).to_arrow_table()

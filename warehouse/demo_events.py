@@ -12,7 +12,7 @@ import datetime as dt
 import psycopg
 from psycopg import sql
 
-from pipelines.settings import parse_qualified_table
+from warehouse.settings import parse_qualified_table
 from warehouse.sql_files import source_statement
 
 

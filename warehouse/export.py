@@ -1,25 +1,26 @@
 """Exports a published table or macro result for a date range, through DuckDB's own COPY.
 
-DuckDB reads the lake and writes the file itself, so types survive (UUID, DATE, JSON)
-and a year of events streams out without passing through Python. The catalog is opened
-read-only, so an export never waits for or blocks a pipeline run. The file is written
-under a temporary name beside the output and renamed, so an interrupted export leaves
-no half file behind.
+DuckDB reads the lakehouse's tables (through the Iceberg catalog, as the pipeline does)
+and writes the file itself, so types survive (UUID, DATE, JSON). It never opens
+`analytics.duckdb`, so an export neither waits for a pipeline run nor for an analyst's
+shell. `--as-of` reads every table as it was at that moment (time travel, within the
+snapshot retention). The file is written under a temporary name beside the output and
+renamed, so an interrupted export leaves no half file behind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
-import duckdb
-
-from pipelines.settings import ConfigurationError, parse_date
-from warehouse.catalog import catalog_path
-from warehouse.lake import atomic_path
+from warehouse.lakehouse import NAMESPACE, Lakehouse
+from warehouse.settings import ConfigurationError, is_s3, parse_date
 from warehouse.tables import (
     AGENT_METRICS,
     DAILY_METRICS,
@@ -30,6 +31,7 @@ from warehouse.tables import (
     TOP_AGENTS,
     TableSpec,
 )
+from warehouse.views import connect
 
 
 class ExitCode(IntEnum):
@@ -81,13 +83,14 @@ class ExportRequest:
     start: str
     end: str
     output: Path
-    warehouse_dir: Path
+    lakehouse: Lakehouse
     file_format: str = "csv"
     organization: str | None = None
     agent: str | None = None
     top: int = 10
     force: bool = False
     progress: bool = False
+    as_of: dt.datetime | None = None
 
 
 def _date(text: str, what: str) -> dt.date:
@@ -155,22 +158,38 @@ def build_query(request: ExportRequest) -> tuple[str, dict[str, object]]:
     return f"select * from {source}{where}{order}", parameters
 
 
-def export(request: ExportRequest) -> int:
-    """Writes the request's rows to its output file; returns how many were written."""
-    query, parameters = build_query(request)
-    catalog = catalog_path(request.warehouse_dir)
-    if not catalog.exists():
+@contextmanager
+def atomic_path(final_path: Path) -> Iterator[Path]:
+    """Yields a temporary path beside `final_path`; renames it over `final_path` on success."""
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = final_path.with_name(f".{final_path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        yield temporary
+        os.replace(temporary, final_path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _require_warehouse(lakehouse: Lakehouse) -> None:
+    local_missing = not is_s3(lakehouse.location) and not Path(lakehouse.location).is_dir()
+    if local_missing or not lakehouse.catalog.table_exists((NAMESPACE, EVENTS.name)):
         raise ExportError(
-            f"no warehouse at {request.warehouse_dir} ({catalog.name} is missing): "
+            f"no warehouse at {lakehouse.location} (no analytics tables in its catalog): "
             "materialise it first or set ANALYTICS_WAREHOUSE_DIR",
             ExitCode.WAREHOUSE_MISSING,
         )
+
+
+def export(request: ExportRequest) -> int:
+    """Writes the request's rows to its output file; returns how many were written."""
+    query, parameters = build_query(request)
+    _require_warehouse(request.lakehouse)
     if request.output.exists() and not request.force:
         raise ExportError(
             f"{request.output} already exists; pass --force to replace it", ExitCode.OUTPUT_EXISTS
         )
     with (
-        duckdb.connect(str(catalog), read_only=True) as connection,
+        connect(request.lakehouse, as_of=request.as_of) as connection,
         atomic_path(request.output) as temporary,
     ):
         connection.execute(f"set enable_progress_bar = {str(request.progress).lower()}")

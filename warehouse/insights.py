@@ -3,34 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+from collections.abc import Iterator
 
-from warehouse.catalog import connect_in_memory
-from warehouse.lake import copy_query_to_partition, partition_path
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from warehouse.lakehouse import Lakehouse
 from warehouse.sql_files import load_sql
 from warehouse.tables import TableSpec
+from warehouse.views import connect
+
+# The longest lookback of an insight: a 30-day window against the 30 days before it.
+LOOKBACK_DAYS = 2 * 30 - 1
 
 
-def write_insight_partitions(
-    warehouse_dir: Path, spec: TableSpec, as_of_dates: list[dt.date]
-) -> int:
-    """Runs `sql/insights/<table>.sql` once over the whole range, then writes one file per date.
+def compute_insight_partitions(
+    lakehouse: Lakehouse, spec: TableSpec, as_of_dates: list[dt.date]
+) -> Iterator[tuple[dt.date, pa.Table]]:
+    """Runs `sql/insights/<table>.sql` once over the range; yields each as-of date's rows.
 
-    The computation reads the lake through the same views and macros analysts use, so
-    the published tables and the macros agree by construction.
+    The computation reads the lakehouse through the same views and macros analysts use,
+    so the published tables and the macros agree by construction.
     """
-    rows = 0
-    ordered_by = ", ".join(spec.key)
-    with connect_in_memory(warehouse_dir) as connection:
-        connection.execute(
-            f"create temp table computed as {load_sql(f'insights/{spec.name}')}",
-            {"first_as_of": min(as_of_dates), "last_as_of": max(as_of_dates)},
-        )
-        for as_of_date in as_of_dates:
-            rows += copy_query_to_partition(
-                connection,
-                f"select * from computed where as_of_date = $as_of_date order by {ordered_by}",
-                {"as_of_date": as_of_date},
-                partition_path(warehouse_dir, spec.name, as_of_date),
-            )
-    return rows
+    first, last = min(as_of_dates), max(as_of_dates)
+    with connect(lakehouse, first - dt.timedelta(days=LOOKBACK_DAYS), last) as connection:
+        connection.execute("set arrow_lossless_conversion = true")
+        computed = connection.execute(
+            f"{load_sql(f'insights/{spec.name}')} order by {', '.join(spec.key)}",
+            {"first_as_of": first, "last_as_of": last},
+        ).to_arrow_table()
+    for as_of_date in as_of_dates:
+        yield as_of_date, computed.filter(pc.equal(computed["as_of_date"], as_of_date))

@@ -20,9 +20,10 @@ from typing import Any
 
 import duckdb
 
-from warehouse.catalog import connect_in_memory
+from warehouse.lakehouse import Lakehouse
 from warehouse.report_html import render_index, render_report
 from warehouse.sql_files import load_sql
+from warehouse.views import connect
 
 REPORT_DAYS = 30
 INDEX_FILE_NAME = "index.html"
@@ -57,8 +58,8 @@ class ReportFolder:
     sizes: dict[str, int]
 
 
-def reports_dir(warehouse_dir: Path) -> Path:
-    return warehouse_dir / "reports"
+def reports_dir(local_dir: Path) -> Path:
+    return local_dir / "reports"
 
 
 def _records(
@@ -76,14 +77,12 @@ def _by_key(rows: list[Row], *key: str) -> dict[tuple[Any, ...], list[Row]]:
     return grouped
 
 
-def load_reports(warehouse_dir: Path, as_of_dates: list[dt.date]) -> dict[dt.date, list[Report]]:
+def load_reports(lakehouse: Lakehouse, as_of_dates: list[dt.date]) -> dict[dt.date, list[Report]]:
     """Every report of the given as-of dates: one per organisation in period_comparison."""
-    parameters = {
-        "first_as_of": min(as_of_dates),
-        "last_as_of": max(as_of_dates),
-        "window_days": REPORT_DAYS,
-    }
-    with connect_in_memory(warehouse_dir) as connection:
+    first, last = min(as_of_dates), max(as_of_dates)
+    parameters = {"first_as_of": first, "last_as_of": last, "window_days": REPORT_DAYS}
+    window_start = first - dt.timedelta(days=REPORT_DAYS - 1)
+    with connect(lakehouse, window_start, last) as connection:
         sections = {
             name: _records(connection, f"select_report_{name}", parameters)
             for name in ("cards", "days", "top_agents", "event_mix", "data_quality")
@@ -135,11 +134,13 @@ def atomic_directory(final_path: Path) -> Iterator[Path]:
         shutil.rmtree(retired, ignore_errors=True)
 
 
-def write_reports(warehouse_dir: Path, as_of_dates: list[dt.date]) -> list[ReportFolder]:
+def write_reports(
+    lakehouse: Lakehouse, local_dir: Path, as_of_dates: list[dt.date]
+) -> list[ReportFolder]:
     """Writes `reports/<date>/` for each as-of date: a page per organisation and an index."""
     folders = []
-    for as_of_date, reports in load_reports(warehouse_dir, as_of_dates).items():
-        final_path = reports_dir(warehouse_dir) / as_of_date.isoformat()
+    for as_of_date, reports in load_reports(lakehouse, as_of_dates).items():
+        final_path = reports_dir(local_dir) / as_of_date.isoformat()
         pages = {report.file_name: render_report(report) for report in reports}
         pages[INDEX_FILE_NAME] = render_index(as_of_date, reports)
         with atomic_directory(final_path) as folder:

@@ -1,9 +1,13 @@
-"""Retention: drop raw lake partitions past their keep, and prune source rows the lake holds.
+"""Retention: retire old raw partitions, expire old snapshots, prune source rows the lake holds.
 
-The lake side only deletes `events` partitions; aggregates and insights are kept.
+The lake side deletes `events` partitions past their keep (aggregates and insights are
+kept), each as one commit, and expires snapshots older than the snapshot retention, then
+deletes the files no remaining snapshot references (orphans: replaced partitions, and
+files of writes that never committed, once they are old enough not to be a running
+commit's).
 
 The source side is the one place the project writes to the platform's database, so it
-is deliberately narrow: a day is pruned only when its lake partition holds exactly the
+is deliberately narrow: a day is pruned only when the lake's partition holds exactly the
 source's row count for that day, and only the ids read from that partition are deleted,
 within the day's window, in bounded batches. An event that arrived after the day was
 extracted is therefore never deleted: it makes the day refuse until it is re-extracted.
@@ -14,26 +18,85 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import psycopg
 from psycopg.conninfo import make_conninfo
+from pyarrow import fs as pafs
+from pyiceberg.expressions import LessThan
+from pyiceberg.io.pyarrow import PyArrowFileIO
+from pyiceberg.table import Table
 
-from warehouse.lake import partition_path, row_count, table_dir
+from warehouse.lakehouse import Lakehouse
 from warehouse.source import utc_day_window
-from warehouse.sql_files import load_sql, source_statement
-from warehouse.tables import EVENTS
+from warehouse.sql_files import source_statement
+from warehouse.tables import EVENTS, LAKE_TABLES
 
 DELETE_BATCH_ROWS = 10_000
+# A file younger than this may belong to a commit still running in another process.
+ORPHAN_MIN_AGE = dt.timedelta(days=1)
+_EPOCH = dt.date(1970, 1, 1)
 
 
-def expired_lake_partitions(warehouse_dir: Path, today: dt.date, keep_days: int) -> list[Path]:
+def expired_lake_days(lakehouse: Lakehouse, today: dt.date, keep_days: int) -> list[dt.date]:
     """The `events` partitions of days before `today - keep_days`, oldest first."""
     cutoff = today - dt.timedelta(days=keep_days)
-    directory = table_dir(warehouse_dir, EVENTS.name)
-    partitions = sorted(directory.glob("*.parquet")) if directory.is_dir() else []
-    return [path for path in partitions if dt.date.fromisoformat(path.stem) < cutoff]
+    table = lakehouse.table(EVENTS)
+    if table.current_snapshot() is None:
+        return []
+    scan = table.scan(row_filter=LessThan(EVENTS.date_column, cutoff.isoformat()))
+    return sorted(
+        {_EPOCH + dt.timedelta(days=task.file.partition[0]) for task in scan.plan_files()}
+    )
+
+
+def expire_snapshots(lakehouse: Lakehouse, now: dt.datetime, keep_days: int) -> dict[str, int]:
+    """Expires each table's snapshots older than `keep_days`; returns how many per table."""
+    expired = {}
+    for spec in LAKE_TABLES:
+        table = lakehouse.table(spec)
+        before = len(table.metadata.snapshots)
+        table.maintenance.expire_snapshots().older_than(now - dt.timedelta(days=keep_days)).commit()
+        expired[spec.name] = before - len(lakehouse.table(spec).metadata.snapshots)
+    return expired
+
+
+def _referenced_files(table: Table) -> set[str]:
+    """Every file a remaining snapshot or metadata version of `table` needs."""
+    metadata = table.metadata
+    files = {table.metadata_location, *(entry.metadata_file for entry in metadata.metadata_log)}
+    files.update(snapshot.manifest_list for snapshot in metadata.snapshots)
+    if metadata.snapshots:
+        files.update(table.inspect.all_manifests()["path"].to_pylist())
+        files.update(table.inspect.all_files()["file_path"].to_pylist())
+    return files
+
+
+def orphan_files(lakehouse: Lakehouse, now: dt.datetime) -> list[str]:
+    """Files under the tables' folders that nothing references, older than ORPHAN_MIN_AGE."""
+    orphans = []
+    for spec in LAKE_TABLES:
+        table = lakehouse.table(spec)
+        scheme, netloc, root = PyArrowFileIO.parse_location(table.location())
+        filesystem = table.io.fs_by_scheme(scheme, netloc)  # type: ignore[attr-defined]
+        prefix = table.location()[: len(table.location()) - len(root)]
+        referenced = {PyArrowFileIO.parse_location(path)[2] for path in _referenced_files(table)}
+        listing = filesystem.get_file_info(pafs.FileSelector(root, recursive=True))
+        orphans.extend(
+            prefix + info.path
+            for info in listing
+            if info.type == pafs.FileType.File
+            and info.path not in referenced
+            and info.mtime is not None
+            and now - info.mtime > ORPHAN_MIN_AGE
+        )
+    return sorted(orphans)
+
+
+def delete_files(lakehouse: Lakehouse, paths: list[str]) -> None:
+    io = lakehouse.table(EVENTS).io
+    for path in paths:
+        io.delete(path)
 
 
 @dataclass(frozen=True)
@@ -68,25 +131,24 @@ def source_days_before(dsn: str, qualified_table: str, cutoff: dt.date) -> Itera
 
 
 def reconcile_day(
-    dsn: str, qualified_table: str, warehouse_dir: Path, day: dt.date
+    dsn: str, qualified_table: str, lakehouse: Lakehouse, day: dt.date
 ) -> DayReconciliation:
     """The source's and the lake's row counts for `day` (no lake partition: None)."""
     with psycopg.connect(_writable_conninfo(dsn)) as connection:
         row = connection.execute(
             source_statement("source/count_events_in_window", qualified_table), utc_day_window(day)
         ).fetchone()
-    lake_file = partition_path(warehouse_dir, EVENTS.name, day)
     return DayReconciliation(
         day=day,
         source_rows=int(row[0]) if row else 0,
-        lake_rows=row_count(lake_file) if lake_file.exists() else None,
+        lake_rows=lakehouse.published_rows(EVENTS, day),
     )
 
 
 def prune_source_day(
     dsn: str,
     qualified_table: str,
-    warehouse_dir: Path,
+    lakehouse: Lakehouse,
     day: dt.date,
     batch_rows: int = DELETE_BATCH_ROWS,
 ) -> int:
@@ -94,14 +156,9 @@ def prune_source_day(
 
     Each batch is its own transaction, so locks stay short on a busy table.
     """
-    lake_file = partition_path(warehouse_dir, EVENTS.name, day)
-    with duckdb.connect() as lake:
-        ids = [
-            row[0]
-            for row in lake.execute(
-                load_sql("retention/list_lake_ids"), {"path": str(lake_file)}
-            ).fetchall()
-        ]
+    with duckdb.connect() as connection:
+        lakehouse.register(connection, day, day, tables=[EVENTS])
+        ids = [str(row[0]) for row in connection.execute("select id from events").fetchall()]
     statement = source_statement("retention/delete_events_by_id", qualified_table)
     deleted = 0
     with psycopg.connect(_writable_conninfo(dsn), autocommit=True) as connection:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from pipelines.settings import parse_qualified_table
+from warehouse.settings import parse_qualified_table
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 

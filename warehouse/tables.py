@@ -27,7 +27,13 @@ class TableSpec:
     def column_names(self) -> list[str]:
         return [column.name for column in self.columns]
 
+    @property
+    def date_column(self) -> str:
+        """The column a partition is keyed by: the UTC day, or the as-of date of an insight."""
+        return next(name for name in self.column_names if name in _DATE_COLUMNS)
 
+
+_DATE_COLUMNS = ("event_date", "as_of_date", "date")
 _ORG = Column("organization_id", "UUID", "Tenant the events belong to.")
 _DATE = Column("date", "DATE", "UTC calendar day of the events.")
 _AGENT = Column("agent_id", "UUID", "The agent (resource_id of events with resource_type 'agent').")
@@ -249,4 +255,5 @@ DAILY_TABLES = (
     DAILY_ACTIVE_USERS,
     DAILY_MEASUREMENTS,
 )
-LAKE_TABLES = (EVENTS, *DAILY_TABLES, PERIOD_COMPARISON, TOP_AGENTS)
+INSIGHT_TABLES = (PERIOD_COMPARISON, TOP_AGENTS)
+LAKE_TABLES = (EVENTS, *DAILY_TABLES, *INSIGHT_TABLES)

@@ -1,7 +1,7 @@
--- Keys that occur more than once in the checked partitions ($files), with a sample of
+-- Keys that occur more than once in the audited rows, with a sample of
 -- up to five of them; NULL key values compare equal, as they do in a GROUP BY.
 with keyed as (
-    select columns(lambda c: list_contains($key_columns, c)) from read_parquet($files)
+    select columns(lambda c: list_contains($key_columns, c)) from audited
 ),
 
 duplicates as (

@@ -1,12 +1,12 @@
--- Each (date, issue) of the checked data_quality partitions ($files) with the share of
--- that day's extracted events ($events_files) raising it, largest first.
+-- Each (date, issue) of the published data_quality days with the share of that day's
+-- extracted events raising it, largest first (both read through the lakehouse views).
 with issues as (
-    select date, issue, count from read_parquet($files)
+    select date, issue, count from data_quality
 ),
 
-events as (
+extracted as (
     select event_date as date, count(*) as events
-    from read_parquet($events_files)
+    from events
     group by all
 ),
 
@@ -15,10 +15,10 @@ final as (
         issues.date,
         issues.issue,
         issues.count,
-        events.events,
-        issues.count / events.events as share
+        extracted.events,
+        issues.count / extracted.events as share
     from issues
-    inner join events on issues.date = events.date
+    inner join extracted on issues.date = extracted.date
 )
 
 select * from final order by share desc, date, issue

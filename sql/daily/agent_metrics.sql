@@ -1,11 +1,11 @@
 -- agent_metrics for one UTC day (metrics.md, section 2): counted events of agents.
-with events as (
-    select * from read_parquet($events_file) where event_date = $day
+with day_events as (
+    select * from events where event_date = $day
 ),
 
 agent_events as (
     select *
-    from events
+    from day_events
     where organization_id is not null
       and event_type is not null
       and resource_type = 'agent'

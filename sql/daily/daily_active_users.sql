@@ -1,6 +1,6 @@
 -- Compact layer for exact distinct users over a period: who was active, per day.
-with events as (
-    select * from read_parquet($events_file) where event_date = $day
+with day_events as (
+    select * from events where event_date = $day
 ),
 
 final as (
@@ -8,7 +8,7 @@ final as (
         organization_id,
         $day::date as date,
         user_id
-    from events
+    from day_events
     where organization_id is not null and event_type is not null and user_id is not null
 )
 

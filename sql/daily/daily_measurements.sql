@@ -1,8 +1,8 @@
 -- Compact layer for exact averages and percentiles over a period: each valid value with
 -- how often it occurred. Latencies are mostly whole milliseconds, so a month of them
 -- folds into a few thousand rows per organisation.
-with events as (
-    select * from read_parquet($events_file) where event_date = $day
+with day_events as (
+    select * from events where event_date = $day
 ),
 
 counted as (
@@ -12,7 +12,7 @@ counted as (
         event_type,
         response_time_ms,
         rating
-    from events
+    from day_events
     where organization_id is not null and event_type is not null
 ),
 

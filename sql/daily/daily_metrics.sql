@@ -1,11 +1,11 @@
 -- daily_metrics for one UTC day (metrics.md, section 2): one row per organisation with
 -- a counted event. Response times are in ms.
-with events as (
-    select * from read_parquet($events_file) where event_date = $day
+with day_events as (
+    select * from events where event_date = $day
 ),
 
 counted as (
-    select * from events where organization_id is not null and event_type is not null
+    select * from day_events where organization_id is not null and event_type is not null
 ),
 
 final as (

@@ -1,8 +1,8 @@
 -- data_quality for one UTC day (metrics.md, section 4): every extracted event is checked,
 -- counted or not, and may raise several issues. A property is "present" when its key
 -- exists with a non-null JSON value; present but NULL in the typed column means invalid.
-with events as (
-    select * from read_parquet($events_file) where event_date = $day
+with day_events as (
+    select * from events where event_date = $day
 ),
 
 present as (
@@ -12,7 +12,7 @@ present as (
         coalesce(json_type(properties, '$.tokens'), 'NULL') <> 'NULL' as has_tokens,
         coalesce(json_type(properties, '$.responseTime'), 'NULL') <> 'NULL' as has_response_time,
         coalesce(json_type(properties, '$.rating'), 'NULL') <> 'NULL' as has_rating
-    from events
+    from day_events
 ),
 
 issues as (

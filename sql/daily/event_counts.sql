@@ -1,7 +1,7 @@
 -- event_counts for one UTC day: counted events per type, types the contract does not
 -- list included.
-with events as (
-    select * from read_parquet($events_file) where event_date = $day
+with day_events as (
+    select * from events where event_date = $day
 ),
 
 final as (
@@ -10,7 +10,7 @@ final as (
         $day::date as date,
         event_type,
         count(*) as event_count
-    from events
+    from day_events
     where organization_id is not null and event_type is not null
     group by organization_id, event_type
 )

@@ -2,7 +2,8 @@
 -- Reads the Arrow stream registered as raw_events. A property is valid only when it is
 -- a JSON number in range: strings, booleans, objects and fractional token counts are
 -- NULL here (and counted by data_quality). properties that is not a JSON object has no
--- valid properties; properties keeps the source's JSON text.
+-- valid properties; properties keeps the source's JSON text (stored as text, see
+-- warehouse/lakehouse.py).
 with raw as (
     select * from raw_events
 ),
@@ -42,7 +43,7 @@ final as (
         event_type::varchar as event_type,
         resource_type::varchar as resource_type,
         resource_id::uuid as resource_id,
-        properties::json as properties,
+        properties::varchar as properties,
         user_id::uuid as user_id,
         created_at::timestamp as created_at,
         created_at::date as event_date,

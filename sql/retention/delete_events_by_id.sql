@@ -3,4 +3,4 @@
 delete from {source_table}
 where created_at >= %s
   and created_at < %s
-  and id = any(%s)
+  and id = any(%s::uuid[])

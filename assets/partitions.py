@@ -1,9 +1,9 @@
-"""The one daily partitioning every daily asset shares.
+"""The one daily partitioning every daily asset shares, and how a run names its days.
 
 A single `DailyPartitionsDefinition` object is used by every partitioned asset: assets
 with different start dates make Dagster split single-run backfills into chunks (dagster
-issue 19625). Its start date is structural, so it is read from `ANALYTICS_START_DATE`
-when the code location loads.
+issue 19625). The definitions build it once from `ANALYTICS_START_DATE` and hand it to
+every asset factory.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ import datetime as dt
 
 from dagster import AssetExecutionContext, DailyPartitionsDefinition
 
-from pipelines.settings import Settings
-
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
-daily_partitions = DailyPartitionsDefinition(
-    start_date=Settings.from_environment().start_date.isoformat(), timezone="UTC"
-)
+
+def daily_partitions(start_date: dt.date) -> DailyPartitionsDefinition:
+    return DailyPartitionsDefinition(start_date=start_date.isoformat(), timezone="UTC")
 
 
 def partition_days(context: AssetExecutionContext) -> list[dt.date]:

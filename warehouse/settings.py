@@ -24,6 +24,10 @@ DEFAULT_FRESHNESS_CRON = "0 3 * * *"
 DEFAULT_MAX_INVALID_SHARE = 0.05
 DEFAULT_RAW_RETENTION_DAYS = 365
 DEFAULT_SOURCE_RETENTION_DAYS = 90
+DEFAULT_SNAPSHOT_RETENTION_DAYS = 30
+# Where analytics.duckdb and the reports go when the warehouse is on S3 (local by nature).
+DEFAULT_LOCAL_DIR = PROJECT_ROOT / "data" / "local"
+CATALOG_FILE_NAME = "catalog.db"
 
 _QUALIFIED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$")
 _CRON_FIELD = r"[0-9*,/-]+"
@@ -81,12 +85,52 @@ def parse_share(value: str, what: str) -> float:
     return share
 
 
+def parse_warehouse_location(value: str) -> str:
+    """A local folder (made absolute) or `s3://bucket/prefix`; any other scheme is refused."""
+    if "://" not in value:
+        return str(Path(value).resolve())
+    scheme, _, rest = value.partition("://")
+    bucket = rest.split("/", 1)[0]
+    if scheme != "s3" or not bucket:
+        raise ConfigurationError(
+            f"ANALYTICS_WAREHOUSE_DIR must be a local folder or s3://bucket/prefix, got {value!r}"
+        )
+    return value.rstrip("/")
+
+
+def is_s3(location: str) -> bool:
+    return location.startswith("s3://")
+
+
+def default_catalog_uri(location: str) -> str:
+    """The embedded default: a SQLite catalog inside a local warehouse; none for S3."""
+    if is_s3(location):
+        raise ConfigurationError(
+            f"ANALYTICS_CATALOG_URI must be set for the s3:// warehouse {location}: a "
+            "catalog file cannot live in S3 (use postgresql+psycopg://user@host/db)"
+        )
+    return f"sqlite:///{Path(location) / CATALOG_FILE_NAME}"
+
+
+def parse_catalog_uri(value: str) -> str:
+    """A SQLAlchemy URL of the Iceberg SQL catalog (SQLite or PostgreSQL)."""
+    if not re.match(r"^(sqlite|postgresql(\+psycopg2?)?)://", value):
+        raise ConfigurationError(
+            "ANALYTICS_CATALOG_URI must be a SQLAlchemy URL such as sqlite:////path/catalog.db "
+            f"or postgresql+psycopg://user@host/db, got {value!r}"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     source_table: str
-    warehouse_dir: Path
+    warehouse_location: str
+    catalog_uri: str
+    local_dir: Path
     start_date: dt.date
     late_days: int
+    snapshot_retention_days: int = DEFAULT_SNAPSHOT_RETENTION_DAYS
     schedule_cron: str = DEFAULT_SCHEDULE_CRON
     freshness_cron: str = DEFAULT_FRESHNESS_CRON
     max_invalid_share: float = DEFAULT_MAX_INVALID_SHARE
@@ -102,10 +146,19 @@ class Settings:
             raise ConfigurationError(
                 f"ANALYTICS_LATE_DAYS must be a whole number of days, got {late_days_text!r}"
             )
+        location = parse_warehouse_location(
+            os.environ.get("ANALYTICS_WAREHOUSE_DIR") or str(DEFAULT_WAREHOUSE_DIR)
+        )
+        catalog_uri = os.environ.get("ANALYTICS_CATALOG_URI")
         return cls(
             source_table=table,
-            warehouse_dir=Path(
-                os.environ.get("ANALYTICS_WAREHOUSE_DIR") or DEFAULT_WAREHOUSE_DIR
+            warehouse_location=location,
+            catalog_uri=(
+                parse_catalog_uri(catalog_uri) if catalog_uri else default_catalog_uri(location)
+            ),
+            local_dir=Path(
+                os.environ.get("ANALYTICS_LOCAL_DIR")
+                or (DEFAULT_LOCAL_DIR if is_s3(location) else location)
             ).resolve(),
             start_date=parse_date(
                 os.environ.get("ANALYTICS_START_DATE") or DEFAULT_START_DATE,
@@ -137,6 +190,10 @@ def _operations_settings(late_days: int) -> dict[str, Any]:
                 f"ANALYTICS_{name.upper()} ({days}) must exceed ANALYTICS_LATE_DAYS ({late_days})"
             )
     return {
+        "snapshot_retention_days": parse_whole_number(
+            env("ANALYTICS_SNAPSHOT_RETENTION_DAYS") or str(DEFAULT_SNAPSHOT_RETENTION_DAYS),
+            "ANALYTICS_SNAPSHOT_RETENTION_DAYS",
+        ),
         "schedule_cron": parse_cron(
             env("ANALYTICS_SCHEDULE_CRON") or DEFAULT_SCHEDULE_CRON, "ANALYTICS_SCHEDULE_CRON"
         ),

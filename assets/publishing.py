@@ -1,0 +1,64 @@
+"""Publishing a step's days: audit each day's rows, commit it, then refresh the views.
+
+Every asset produces `(day, rows, audits)` for each day of its run, one day at a time.
+A day is committed only when its blocking audits pass; the first that fails stops the
+step with one sentence naming the table, the day and the check, leaving earlier days
+published and that day and later ones as they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from dagster import AssetExecutionContext, Failure
+
+from assets.resources import Warehouse
+from warehouse.audits import Audit, AuditFailed, require
+from warehouse.lakehouse import LakehouseError
+from warehouse.tables import TableSpec
+from warehouse.views import ViewsNotBuilt, publish_views
+
+DayRows = tuple[dt.date, pa.Table, list[Audit]]
+
+
+@dataclass
+class PublishedDays:
+    rows_per_day: dict[str, int] = field(default_factory=dict)
+    audits: list[Audit] = field(default_factory=list)
+    last_rows: pa.Table | None = None
+
+    @property
+    def row_count(self) -> int:
+        return sum(self.rows_per_day.values())
+
+
+def publish_days(
+    context: AssetExecutionContext, warehouse: Warehouse, spec: TableSpec, days: Iterable[DayRows]
+) -> PublishedDays:
+    lakehouse = warehouse.lakehouse()
+    published = PublishedDays()
+    try:
+        for day, rows, audits in days:
+            require(spec, audits)
+            lakehouse.replace_partition(spec, day, rows)
+            context.log.info(f"{spec.name} {day}: {rows.num_rows} rows published")
+            published.rows_per_day[day.isoformat()] = rows.num_rows
+            published.audits.extend(audits)
+            published.last_rows = rows
+    except (AuditFailed, LakehouseError) as error:
+        raise Failure(description=str(error), allow_retries=False) from None
+    finally:
+        if published.rows_per_day:
+            refresh_views(context, warehouse)
+    return published
+
+
+def refresh_views(context: AssetExecutionContext, warehouse: Warehouse) -> None:
+    """Rebuilds analytics.duckdb over the new snapshots (a warning where it cannot be)."""
+    try:
+        publish_views(warehouse.lakehouse(), warehouse.local_path)
+    except ViewsNotBuilt as error:
+        context.log.warning(str(error))

@@ -29,9 +29,9 @@ from typing import Any
 import duckdb
 import pytest
 from playwright.sync_api import Page
-from warehouse.catalog import catalog_path
 
 from warehouse.tables import DAILY_TABLES, EVENTS, LAKE_TABLES
+from warehouse.views import duckdb_path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ORG = uuid.UUID("00000000-0000-4000-8000-000000000001")
@@ -261,7 +261,7 @@ def test_the_ui_shows_every_asset_and_backfills_three_days(dagster_ui, page, art
     expected = {day.isoformat() for day in DAYS}
     for name in ASSETS:
         assert expected <= materialized(dagster_ui, name), name
-    with duckdb.connect(str(catalog_path(dagster_ui.warehouse_dir)), read_only=True) as catalog:
+    with duckdb.connect(str(duckdb_path(dagster_ui.warehouse_dir)), read_only=True) as catalog:
         assert catalog.execute(
             "select date, total_messages, total_conversations, unique_users"
             " from daily_metrics order by date"

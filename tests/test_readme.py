@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from pipelines.settings import PROJECT_ROOT
+
+from warehouse.settings import PROJECT_ROOT
 
 README = (PROJECT_ROOT / "README.md").read_text()
 DEMO_ORGANIZATION = "48492a28-ce06-9bde-0f4f-8e33ae26c8b9"
@@ -99,6 +100,8 @@ def test_the_readme_run_command_builds_a_queryable_warehouse(tmp_path: Path):
         check=False,
     )
     assert demo.returncode == 0, demo.stderr
-    assert f"Catalog:   {tmp_path / 'warehouse' / 'analytics.duckdb'}" in demo.stdout
+    analytics = tmp_path / "warehouse" / "analytics.duckdb"
+    assert f"DuckDB views and macros:    {analytics}" in demo.stdout
+    assert analytics.exists()
     assert "Busiest organisations" in demo.stdout
     assert "select * from overview(" in demo.stdout

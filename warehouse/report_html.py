@@ -9,14 +9,32 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-if TYPE_CHECKING:
-    from warehouse.reports import Report
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Report:
+    """The rows of every section of one organisation's report on one as-of date."""
+
+    as_of_date: dt.date
+    organization_id: str
+    cards: list[Row]
+    days: list[Row]
+    top_agents: list[Row]
+    event_mix: list[Row]
+    data_quality: list[Row]
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.organization_id}.html"
+
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
 COLOURS = ("#2563eb", "#f97316", "#16a34a", "#9333ea")

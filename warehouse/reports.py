@@ -21,31 +21,12 @@ from typing import Any
 import duckdb
 
 from warehouse.lakehouse import Lakehouse
-from warehouse.report_html import render_index, render_report
+from warehouse.report_html import Report, Row, render_index, render_report
 from warehouse.sql_files import load_sql
 from warehouse.views import connect
 
 REPORT_DAYS = 30
 INDEX_FILE_NAME = "index.html"
-
-Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Report:
-    """The rows of every section of one organisation's report on one as-of date."""
-
-    as_of_date: dt.date
-    organization_id: str
-    cards: list[Row]
-    days: list[Row]
-    top_agents: list[Row]
-    event_mix: list[Row]
-    data_quality: list[Row]
-
-    @property
-    def file_name(self) -> str:
-        return f"{self.organization_id}.html"
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def build_daily_table_asset(
                 largest, over = invalid_shares(connection, warehouse.max_invalid_share)
             results.append(invalid_share_result(warehouse.max_invalid_share, largest, over))
         return MaterializeResult(
-            metadata=materialization_metadata(published), check_results=results
+            metadata=materialization_metadata(published.rows_per_day), check_results=results
         )
 
     return daily_table

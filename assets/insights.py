@@ -66,7 +66,7 @@ def build_insight_asset(
         computed = compute_insight_partitions(warehouse.lakehouse(), spec, partition_days(context))
         days = ((as_of_date, rows, []) for as_of_date, rows in computed)
         published = publish_days(context, warehouse, spec, days)
-        return MaterializeResult(metadata=materialization_metadata(published))
+        return MaterializeResult(metadata=materialization_metadata(published.rows_per_day))
 
     return insight
 

@@ -1,4 +1,5 @@
-"""What the Dagster UI shows about each table: its columns, row count and a preview."""
+"""What the Dagster UI shows about each table: its columns, and per partition its row count
+and a preview (a range run reports each day's own, not the range's total)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import Any
 import pyarrow as pa
 from dagster import MetadataValue, TableColumn, TableSchema
 
-from assets.publishing import PublishedDays
 from warehouse.tables import TableSpec
 
 PREVIEW_ROWS = 10
@@ -47,12 +47,14 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def materialization_metadata(published: PublishedDays) -> dict[str, Any]:
-    metadata: dict[str, Any] = {
-        "dagster/row_count": MetadataValue.int(published.row_count),
-        "rows_per_day": MetadataValue.json(published.rows_per_day),
-    }
-    preview = published.last_rows
-    if preview is not None and preview.num_rows:
-        metadata["preview"] = MetadataValue.md(preview_markdown(preview))
+def partition_metadata(rows: pa.Table) -> dict[str, Any]:
+    """What one partition's materialization shows: its own row count and preview."""
+    metadata: dict[str, Any] = {"dagster/row_count": MetadataValue.int(rows.num_rows)}
+    if rows.num_rows:
+        metadata["preview"] = MetadataValue.md(preview_markdown(rows))
     return metadata
+
+
+def materialization_metadata(rows_per_day: dict[str, int]) -> dict[str, Any]:
+    """What every partition of a run shows: the rows of each day the run published."""
+    return {"rows_per_day": MetadataValue.json(rows_per_day)}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from dagster import AssetExecutionContext, Failure
 
+from assets.metadata import partition_metadata
 from assets.resources import Warehouse
 from warehouse.audits import Audit, AuditFailed, require
 from warehouse.lakehouse import LakehouseError
@@ -28,11 +29,6 @@ DayRows = tuple[dt.date, pa.Table, list[Audit]]
 class PublishedDays:
     rows_per_day: dict[str, int] = field(default_factory=dict)
     audits: list[Audit] = field(default_factory=list)
-    last_rows: pa.Table | None = None
-
-    @property
-    def row_count(self) -> int:
-        return sum(self.rows_per_day.values())
 
 
 def publish_days(
@@ -45,9 +41,9 @@ def publish_days(
             require(spec, audits)
             lakehouse.replace_partition(spec, day, rows)
             context.log.info(f"{spec.name} {day}: {rows.num_rows} rows published")
+            context.add_asset_metadata(partition_metadata(rows), partition_key=day.isoformat())
             published.rows_per_day[day.isoformat()] = rows.num_rows
             published.audits.extend(audits)
-            published.last_rows = rows
     except (AuditFailed, LakehouseError) as error:
         raise Failure(description=str(error), allow_retries=False) from None
     finally:

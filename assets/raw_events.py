@@ -79,7 +79,7 @@ def build_events_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinitio
         except SourceError as error:
             raise Failure(description=str(error), allow_retries=False) from None
         return MaterializeResult(
-            metadata=materialization_metadata(published),
+            metadata=materialization_metadata(published.rows_per_day),
             check_results=check_results(EVENTS, published.audits),
         )
 

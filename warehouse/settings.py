@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from croniter import croniter
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WAREHOUSE_DIR = PROJECT_ROOT / "data" / "warehouse"
@@ -30,8 +32,6 @@ DEFAULT_LOCAL_DIR = PROJECT_ROOT / "data" / "local"
 CATALOG_FILE_NAME = "catalog.db"
 
 _QUALIFIED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$")
-_CRON_FIELD = r"[0-9*,/-]+"
-_CRON = re.compile(rf"^{_CRON_FIELD}(\s+{_CRON_FIELD}){{4}}$")
 
 
 class ConfigurationError(ValueError):
@@ -66,8 +66,11 @@ def parse_whole_number(value: str, what: str) -> int:
 
 
 def parse_cron(value: str, what: str) -> str:
-    """Accepts a five-field numeric cron expression, the form Dagster schedules take."""
-    if not _CRON.match(value.strip()):
+    """Accepts a five-field cron expression (names such as MON included), as Dagster does.
+
+    croniter is the parser Dagster itself vendors for schedules.
+    """
+    if len(value.split()) != 5 or not croniter.is_valid(value.strip()):
         raise ConfigurationError(
             f"{what} must be a five-field cron expression such as '0 1 * * *', got {value!r}"
         )
@@ -123,6 +126,41 @@ def parse_catalog_uri(value: str) -> str:
 
 
 @dataclass(frozen=True)
+class ObjectStorage:
+    """Where an s3:// warehouse's objects are served, from the standard AWS variables.
+
+    pyiceberg's S3 FileIO (Arrow's S3 filesystem) does not read `AWS_ENDPOINT_URL` and,
+    without a region, asks AWS itself where the bucket is: both are handed to it
+    explicitly. The keys are credentials: kept out of reprs and logs.
+    """
+
+    endpoint: str | None = None
+    region: str | None = None
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_environment(cls) -> ObjectStorage:
+        env = os.environ.get
+        return cls(
+            endpoint=env("AWS_ENDPOINT_URL_S3") or env("AWS_ENDPOINT_URL") or None,
+            region=env("AWS_REGION") or env("AWS_DEFAULT_REGION") or None,
+            access_key_id=env("AWS_ACCESS_KEY_ID") or None,
+            secret_access_key=env("AWS_SECRET_ACCESS_KEY") or None,
+        )
+
+    def properties(self) -> dict[str, str]:
+        """pyiceberg FileIO properties; unset values are left to Arrow's AWS defaults."""
+        named = {
+            "s3.endpoint": self.endpoint,
+            "s3.region": self.region,
+            "s3.access-key-id": self.access_key_id,
+            "s3.secret-access-key": self.secret_access_key,
+        }
+        return {key: value for key, value in named.items() if value}
+
+
+@dataclass(frozen=True)
 class Settings:
     source_table: str
     warehouse_location: str
@@ -136,6 +174,8 @@ class Settings:
     max_invalid_share: float = DEFAULT_MAX_INVALID_SHARE
     raw_retention_days: int = DEFAULT_RAW_RETENTION_DAYS
     source_retention_days: int = DEFAULT_SOURCE_RETENTION_DAYS
+    # S3 endpoint, region and keys of an s3:// warehouse (empty for a local one)
+    object_storage: ObjectStorage = ObjectStorage()
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -165,6 +205,7 @@ class Settings:
                 "ANALYTICS_START_DATE",
             ),
             late_days=int(late_days_text),
+            object_storage=ObjectStorage.from_environment() if is_s3(location) else ObjectStorage(),
             **_operations_settings(int(late_days_text)),
         )
 

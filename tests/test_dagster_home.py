@@ -24,5 +24,13 @@ def test_a_postgres_dsn_installs_the_postgres_storage_template(tmp_path):
 def test_without_a_postgres_dsn_dagster_keeps_sqlite(tmp_path):
     init(tmp_path, "postgresql://dagster@127.0.0.1:5432/dagster")
     init(tmp_path, None)
-    assert tmp_path.is_dir()
-    assert not (tmp_path / "dagster.yaml").exists()
+    config, _ = dagster_instance_config(str(tmp_path))
+    assert "storage" not in config
+
+
+def test_the_shipped_instance_marks_dead_runs_failed_and_sends_no_telemetry(tmp_path):
+    init(tmp_path, None)
+    config, _ = dagster_instance_config(str(tmp_path))
+    assert config["run_monitoring"]["enabled"] is True
+    assert config["run_monitoring"]["poll_interval_seconds"] == 120
+    assert config["telemetry"] == {"enabled": False}

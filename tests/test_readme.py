@@ -5,11 +5,14 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from warehouse.settings import PROJECT_ROOT
+from warehouse.views import duckdb_path
 
 README = (PROJECT_ROOT / "README.md").read_text()
 DEMO_ORGANIZATION = "48492a28-ce06-9bde-0f4f-8e33ae26c8b9"
@@ -39,7 +42,7 @@ def test_the_query_section_shows_every_question_the_platform_asks():
 @pytest.fixture
 def recent_demo_like_warehouse(source, run_pipeline):
     """Yesterday's events of the demo's organisation and agent, one of them invalid."""
-    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    yesterday = YESTERDAY
     at = f"{yesterday} 12:00"
     agent = {"organization_id": DEMO_ORGANIZATION, "resource_type": "agent"}
     source.insert(
@@ -69,11 +72,71 @@ def recent_demo_like_warehouse(source, run_pipeline):
     assert run_pipeline(str(yesterday - dt.timedelta(days=1)), str(yesterday)).success
 
 
-@pytest.mark.parametrize("statement", QUERIES, ids=[f"query{i}" for i in range(len(QUERIES))])
-def test_every_readme_query_answers_on_a_fresh_warehouse(
-    statement, recent_demo_like_warehouse, query
+YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+NOON = dt.datetime.combine(YESTERDAY, dt.time(12))
+# What each README query answers on `recent_demo_like_warehouse`, worked out by hand from
+# its five events; rows are compared sorted, since the README orders some by ties.
+EXPECTED = {
+    "from overview(": [
+        ("agent_count", 1.0, 0.0, None),
+        ("avg_response_time", 800.0, None, None),
+        ("error_count", 0.0, 0.0, None),
+        ("p95_response_time", 800.0, None, None),
+        ("total_conversations", 1.0, 0.0, None),
+        ("total_messages", 3.0, 0.0, None),
+        ("total_tokens", 12.0, 0.0, None),
+        ("unique_users", 0.0, 0.0, None),
+        ("workflow_executions", 0.0, 0.0, None),
+    ],
+    "from agent_analytics(": [(1, 2, 800.0, 800.0, 800.0, 12, 0, 5.0, 1)],
+    "from top_agents_between(": [(1, uuid.UUID(DEMO_AGENT), 2, 1, 800.0, 5.0)],
+    "from usage_trends(": [
+        (YESTERDAY - dt.timedelta(days=back), 3 if back == 0 else 0, 1 if back == 0 else 0, 0, 0)
+        for back in range(7)
+    ],
+    "from events": [
+        (NOON, "conversation.started", "agent", None, None, None),
+        (NOON, "message.rated", "agent", None, None, 5.0),
+        (NOON, "message.received", "agent", 12, 800.0, None),
+        (NOON, "message.sent", "agent", None, None, None),
+        (NOON, "message.sent", "agent", None, None, None),
+    ],
+    "from event_counts_between(": [
+        ("conversation.started", 1),
+        ("message.rated", 1),
+        ("message.received", 1),
+        ("message.sent", 2),
+    ],
+    "from data_quality": [("invalid_tokens", 1), ("missing_agent_id", 1)],
+}
+
+
+def _expected(statement: str) -> list[tuple]:
+    (rows,) = [rows for marker, rows in EXPECTED.items() if marker in statement]
+    return rows
+
+
+def _sorted(rows: list[tuple]) -> list[tuple]:
+    return sorted(rows, key=lambda row: tuple((value is None, str(value)) for value in row))
+
+
+def test_every_readme_query_is_checked_against_an_answer_worked_out_by_hand():
+    assert len(QUERIES) == len(EXPECTED)
+    for statement in QUERIES:
+        _expected(statement)
+
+
+def test_every_readme_query_answers_on_utc_days_whatever_the_shells_time_zone(
+    recent_demo_like_warehouse, warehouse_dir, subtests
 ):
-    assert query(statement), "the README shows an answer, so the query must return rows"
+    """One warehouse, every query, in shells a day ahead of UTC and 11 hours behind it."""
+    for time_zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        with duckdb.connect(str(duckdb_path(warehouse_dir)), read_only=True) as connection:
+            connection.execute(f"set TimeZone = '{time_zone}'")
+            for number, statement in enumerate(QUERIES):
+                with subtests.test(query=number, time_zone=time_zone):
+                    rows = connection.execute(statement).fetchall()
+                    assert _sorted(rows) == _sorted(_expected(statement))
 
 
 def test_the_readme_run_command_builds_a_queryable_warehouse(tmp_path: Path):

@@ -5,6 +5,10 @@
 -- summed or averaged from daily rows. A period [start, end] is compared with the
 -- previous period of the same length, which ends the day before start.
 
+-- Today's UTC date: partitions are UTC days, while current_date follows the session's
+-- time zone (a shell in Kiritimati is already tomorrow).
+create or replace macro utc_today() as (get_current_timestamp() at time zone 'UTC')::date;
+
 -- For every as-of date in [first_as_of, last_as_of]: its current and previous period.
 create or replace macro analytics_periods(first_as_of, last_as_of, window_length) as table
 with as_of_dates as (

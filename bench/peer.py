@@ -14,8 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.settings import parse_qualified_table
 from psycopg.conninfo import conninfo_to_dict
+
+from warehouse.settings import parse_qualified_table
 
 
 def peer_installed() -> bool:

@@ -4,14 +4,16 @@ Two organisations have events on three days, including the first and last instan
 the middle one; exports go through the console script's `main` as a user would run it.
 """
 
+import datetime as dt
 import uuid
 
 import duckdb
 import pytest
-from warehouse.catalog import publish_catalog
 
 from pipelines.cli import main
 from warehouse.export import ExitCode
+from warehouse.tables import LAKE_TABLES
+from warehouse.views import duckdb_path
 
 ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
 OTHER_ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a2")
@@ -142,6 +144,19 @@ def test_range_and_organisation_filters_keep_exactly_that_days_events(events, tm
     assert {row[0] for row in exported} == expected and len(expected) == 3
 
 
+def test_an_export_reads_the_tables_through_the_catalog_without_analytics_duckdb(
+    events, warehouse_dir, tmp_path
+):
+    duckdb_path(warehouse_dir).unlink()
+    output = tmp_path / "events.csv"
+
+    code = export("events", "--start", DAYS[1], "--end", DAYS[1], "--output", output)
+
+    assert code == ExitCode.OK
+    assert len(read_back(output, "csv")) == 6  # both organisations' events of the day
+    assert not duckdb_path(warehouse_dir).exists()
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
@@ -177,8 +192,11 @@ def test_a_missing_warehouse_exits_4(tmp_path, monkeypatch, capsys):
     assert "no warehouse at" in capsys.readouterr().err
 
 
-def test_an_existing_output_is_kept_unless_forced(warehouse_dir, tmp_path, monkeypatch, capsys):
-    publish_catalog(warehouse_dir)
+def test_an_existing_output_is_kept_unless_forced(
+    lakehouse, warehouse_dir, tmp_path, monkeypatch, capsys
+):
+    for spec in LAKE_TABLES:  # an empty warehouse: every table in the catalog, no rows
+        lakehouse.table(spec)
     monkeypatch.setenv("ANALYTICS_WAREHOUSE_DIR", str(warehouse_dir))
     output = tmp_path / "exports" / "daily.csv"
     output.parent.mkdir()
@@ -191,3 +209,23 @@ def test_an_existing_output_is_kept_unless_forced(warehouse_dir, tmp_path, monke
     assert export(*arguments, "--force") == ExitCode.OK
     assert output.read_text().startswith("organization_id,date,")
     assert list(output.parent.iterdir()) == [output]
+
+
+def test_export_as_of_reads_the_table_as_it_was(events, source, run_pipeline, tmp_path):
+    """ORG had 3 messages on the middle day; a late fourth one is re-materialised later."""
+    before_late_event = dt.datetime.now(dt.UTC).isoformat()
+    source.insert(message(ORG, f"{DAYS[1]} 18:00"))
+    assert run_pipeline(DAYS[1]).success
+    arguments = ["daily_metrics", "--start", DAYS[1], "--end", DAYS[1], "--organization", ORG]
+
+    def total_messages(output):
+        with duckdb.connect() as connection:
+            return connection.execute(
+                "select total_messages from read_csv(?)", [str(output)]
+            ).fetchall()
+
+    then, now = tmp_path / "then.csv", tmp_path / "now.csv"
+    assert export(*arguments, "--as-of", before_late_event, "--output", then) == ExitCode.OK
+    assert export(*arguments, "--output", now) == ExitCode.OK
+    assert total_messages(then) == [(3,)]
+    assert total_messages(now) == [(4,)]

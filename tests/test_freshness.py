@@ -10,10 +10,9 @@ from dagster import (
     Definitions,
     define_asset_job,
 )
-from pipelines.resources import Warehouse
 
-from assets.daily_tables import daily_table_assets
-from pipelines.definitions import defs, freshness_checks
+from assets.resources import Warehouse
+from pipelines.definitions import daily_table_assets, defs, freshness_checks
 from warehouse.tables import DAILY_TABLES
 
 
@@ -34,7 +33,9 @@ def freshness_results(materialized_days: list[dt.date]) -> list[bool]:
         assets=daily_table_assets,
         asset_checks=freshness_checks,
         jobs=[check_job],
-        resources={"warehouse": Warehouse(directory="unused")},
+        resources={
+            "warehouse": Warehouse(location="unused", catalog_uri="unused", local_dir="unused")
+        },
     ).resolve_job_def("freshness")
     with DagsterInstance.ephemeral() as instance:
         for spec in DAILY_TABLES:

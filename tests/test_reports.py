@@ -121,13 +121,13 @@ def test_the_index_links_each_organisation_and_the_run_states_sizes_and_a_png(bu
 
 
 def test_rewriting_a_date_replaces_its_folder_and_leaves_no_temporary_one(
-    built_report, warehouse_dir
+    built_report, lakehouse, warehouse_dir
 ):
     report_path = built_report[0]
     stale = report_path.parent / "stale.html"
     stale.write_text("old")
 
-    write_reports(warehouse_dir, [dt.date.fromisoformat(AS_OF)])
+    write_reports(lakehouse, warehouse_dir, [dt.date.fromisoformat(AS_OF)])
 
     assert report_path.exists() and not stale.exists()
     assert [p.name for p in reports_dir(warehouse_dir).iterdir() if p.name.startswith(".")] == []

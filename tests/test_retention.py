@@ -1,21 +1,32 @@
+import dataclasses
 import datetime as dt
 import uuid
+from pathlib import Path
 
-import duckdb
 import psycopg
 import pytest
+from conftest import warehouse_resource
 from dagster import Failure
-from pipelines.resources import PruneDatabase, Warehouse
-from pipelines.settings import DEFAULT_RAW_RETENTION_DAYS, DEFAULT_SOURCE_RETENTION_DAYS
-from warehouse.lake import partition_path
 
-from pipelines.retention import prune_source, retire_raw_lake
-from warehouse.retention import prune_source_day
+from assets.resources import PruneDatabase
+from pipelines.retention import build_retention_jobs
+from warehouse.retention import delete_files, expire_snapshots, orphan_files, prune_source_day
+from warehouse.settings import (
+    DEFAULT_RAW_RETENTION_DAYS,
+    DEFAULT_SOURCE_RETENTION_DAYS,
+    Settings,
+)
 from warehouse.source import extract_events_for_day
-from warehouse.tables import DAILY_METRICS, EVENTS
+from warehouse.tables import DAILY_METRICS, DAILY_TABLES, EVENT_COUNTS, EVENTS, LAKE_TABLES
 
 ORG = uuid.UUID("00000000-0000-4000-8000-000000000001")
 TODAY = dt.datetime.now(dt.UTC).date()
+SETTINGS = dataclasses.replace(
+    Settings.from_environment(),
+    raw_retention_days=DEFAULT_RAW_RETENTION_DAYS,
+    source_retention_days=DEFAULT_SOURCE_RETENTION_DAYS,
+)
+JOBS = {job.name: job for job in build_retention_jobs(SETTINGS)}
 
 
 def days_ago(days: int) -> dt.date:
@@ -26,13 +37,20 @@ def at(day: dt.date, time: str) -> str:
     return f"{day.isoformat()} {time}"
 
 
-def lake_file(warehouse_dir, day):
-    return partition_path(warehouse_dir, EVENTS.name, day)
+def lake_rows(lakehouse, *days):
+    """Rows of each day's raw partition; None where there is no partition."""
+    return [lakehouse.published_rows(EVENTS, day) for day in days]
 
 
-def extract(source, warehouse_dir, *days):
+def snapshot_ids(lakehouse):
+    return [snapshot.snapshot_id for snapshot in lakehouse.table(EVENTS).metadata.snapshots]
+
+
+def extract(source, lakehouse, *days):
+    """Commits each day's source events as its raw partition, as the events asset does."""
     for day in days:
-        extract_events_for_day(source.dsn, source.table, day, lake_file(warehouse_dir, day))
+        extracted = extract_events_for_day(source.dsn, source.table, day)
+        lakehouse.replace_partition(EVENTS, day, extracted.rows)
 
 
 def source_rows(source, day):
@@ -48,56 +66,110 @@ OPS = ("delete_expired_lake_partitions", "prune_reconciled_source_days")
 
 
 def retire(warehouse_dir, dry_run):
-    return retire_raw_lake.execute_in_process(
+    return JOBS["retire_raw_lake"].execute_in_process(
         run_config={"ops": {OPS[0]: {"config": {"dry_run": dry_run}}}},
-        resources={"warehouse": Warehouse(directory=str(warehouse_dir))},
+        resources={"warehouse": warehouse_resource(warehouse_dir)},
     )
 
 
 def prune(source, warehouse_dir, dry_run=False, raise_on_error=True):
-    return prune_source.execute_in_process(
+    return JOBS["prune_source"].execute_in_process(
         run_config={"ops": {OPS[1]: {"config": {"dry_run": dry_run}}}},
         resources={
             "prune_database": PruneDatabase(dsn=source.dsn, table=source.table),
-            "warehouse": Warehouse(directory=str(warehouse_dir)),
+            "warehouse": warehouse_resource(warehouse_dir),
         },
         raise_on_error=raise_on_error,
     )
 
 
 @pytest.fixture
-def lake_days(source, warehouse_dir):
-    """An expired raw partition, one just inside the keep, and a recent one."""
+def lake_days(source, lakehouse):
+    """An expired raw partition, one just inside the keep, and a recent one: one event each."""
     days = (
         days_ago(DEFAULT_RAW_RETENTION_DAYS + 1),
         days_ago(DEFAULT_RAW_RETENTION_DAYS),
         days_ago(1),
     )
-    source.insert(*[{"organization_id": ORG, "created_at": at(day, "12:00")} for day in days])
-    extract(source, warehouse_dir, *days)
+    source.insert(
+        *[
+            {"organization_id": ORG, "event_type": "message.sent", "created_at": at(day, "12:00")}
+            for day in days
+        ]
+    )
+    extract(source, lakehouse, *days)
     return days
 
 
-def test_a_dry_run_lists_expired_raw_partitions_and_deletes_nothing(lake_days, warehouse_dir):
+def test_a_dry_run_lists_expired_raw_partitions_and_deletes_nothing(
+    lake_days, lakehouse, warehouse_dir
+):
     result = retire(warehouse_dir, dry_run=True)
     assert result.output_for_node(OPS[0]) == [lake_days[0].isoformat()]
-    assert all(lake_file(warehouse_dir, day).exists() for day in lake_days)
+    assert lake_rows(lakehouse, *lake_days) == [1, 1, 1]
 
 
-def test_retirement_deletes_only_raw_partitions_past_the_keep(lake_days, warehouse_dir):
-    aggregate = partition_path(warehouse_dir, "daily_metrics", lake_days[0])
-    aggregate.parent.mkdir(parents=True)
-    columns = ", ".join(f"null::{c.duckdb_type} as {c.name}" for c in DAILY_METRICS.columns)
-    duckdb.sql(f"copy (select {columns}) to '{aggregate}' (format parquet)")
-    retire(warehouse_dir, dry_run=False)
-    assert not lake_file(warehouse_dir, lake_days[0]).exists()
-    assert lake_file(warehouse_dir, lake_days[1]).exists()
-    assert lake_file(warehouse_dir, lake_days[2]).exists()
-    assert aggregate.exists()
+def test_retirement_deletes_only_raw_partitions_past_the_keep_and_leaves_daily_tables(
+    lake_days, lakehouse, warehouse_dir, run_pipeline, query
+):
+    """The expired day's daily tables are kept as they were; only its raw events go."""
+    assert run_pipeline(lake_days[0].isoformat()).success
+    daily_rows = {spec.name: lakehouse.published_rows(spec, lake_days[0]) for spec in DAILY_TABLES}
+    assert daily_rows[DAILY_METRICS.name] == daily_rows[EVENT_COUNTS.name] == 1
+
+    result = retire(warehouse_dir, dry_run=False)
+
+    assert result.output_for_node(OPS[0]) == [lake_days[0].isoformat()]
+    assert lake_rows(lakehouse, *lake_days) == [None, 1, 1]
+    assert {spec.name: lakehouse.published_rows(spec, lake_days[0]) for spec in DAILY_TABLES} == (
+        daily_rows
+    )
+    assert query("select event_date from events order by event_date") == [
+        (lake_days[1],),
+        (lake_days[2],),
+    ]
+    assert query("select date, total_messages from daily_metrics") == [(lake_days[0], 1)]
+
+
+def test_expire_snapshots_keeps_the_retention_window_and_removes_unreferenced_files(
+    source, lakehouse
+):
+    """A day replaced twice: its first file is only referenced by the first snapshot."""
+    day, keep_days = days_ago(3), 30
+    source.insert({"organization_id": ORG, "created_at": at(day, "10:00")})
+    extract(source, lakehouse, day)
+    (replaced,) = lakehouse.data_files(EVENTS)
+    source.insert({"organization_id": ORG, "created_at": at(day, "11:00")})
+    extract(source, lakehouse, day)
+    (current,) = lakehouse.data_files(EVENTS)
+    snapshots = snapshot_ids(lakehouse)
+    last_commit = dt.datetime.fromtimestamp(
+        lakehouse.table(EVENTS).current_snapshot().timestamp_ms / 1000, dt.UTC
+    )
+    nothing_expired = {spec.name: 0 for spec in LAKE_TABLES}
+
+    within = last_commit + dt.timedelta(days=keep_days - 1)
+    assert expire_snapshots(lakehouse, now=within, keep_days=keep_days) == nothing_expired
+    assert snapshot_ids(lakehouse) == snapshots
+    assert replaced not in orphan_files(lakehouse, now=within)
+
+    after = last_commit + dt.timedelta(days=keep_days + 1)
+    expired = expire_snapshots(lakehouse, now=after, keep_days=keep_days)
+    assert expired == {**nothing_expired, EVENTS.name: len(snapshots) - 1}
+    assert snapshot_ids(lakehouse) == snapshots[-1:]  # the current one is always kept
+    orphans = orphan_files(lakehouse, now=after)
+    assert replaced in orphans and current not in orphans
+
+    delete_files(lakehouse, orphans)
+
+    assert not Path(replaced.removeprefix("file://")).exists()
+    assert Path(current.removeprefix("file://")).exists()
+    assert lake_rows(lakehouse, day) == [2]
+    assert lakehouse.data_files(EVENTS) == [current]
 
 
 @pytest.fixture
-def old_days(source, warehouse_dir):
+def old_days(source, lakehouse):
     """Two extracted days past the source keep, then a late event into the second one."""
     first = days_ago(DEFAULT_SOURCE_RETENTION_DAYS + 2)
     second = first + dt.timedelta(days=1)
@@ -110,7 +182,7 @@ def old_days(source, warehouse_dir):
         {"organization_id": ORG, "created_at": at(second, "08:00")},
         {"organization_id": ORG, "created_at": at(recent, "08:00")},
     )
-    extract(source, warehouse_dir, first, second, recent)
+    extract(source, lakehouse, first, second, recent)
     source.insert({"organization_id": ORG, "created_at": at(second, "09:00")})
     return first, second, recent
 
@@ -127,19 +199,21 @@ def test_the_prune_deletes_a_reconciled_day_and_refuses_one_that_is_not(
     assert [source_rows(source, day) for day in old_days] == [0, 3, 1]
 
 
-def test_the_prune_refuses_a_day_without_a_lake_partition(source, warehouse_dir, old_days):
-    lake_file(warehouse_dir, old_days[0]).unlink()
+def test_the_prune_refuses_a_day_without_a_lake_partition(
+    source, lakehouse, warehouse_dir, old_days
+):
+    lakehouse.delete_partitions(EVENTS, [old_days[0]])
     result = prune(source, warehouse_dir, raise_on_error=False)
     assert not result.success
     assert [source_rows(source, day) for day in old_days] == [3, 3, 1]
 
 
-def test_the_prune_never_deletes_rows_missing_from_the_lake(source, warehouse_dir):
+def test_the_prune_never_deletes_rows_missing_from_the_lake(source, lakehouse, warehouse_dir):
     """Counts can agree while sets differ: only the lake's own ids are deleted."""
     day = days_ago(DEFAULT_SOURCE_RETENTION_DAYS + 5)
     kept = uuid.uuid4()
     source.insert({"organization_id": ORG, "created_at": at(day, "10:00")})
-    extract(source, warehouse_dir, day)
+    extract(source, lakehouse, day)
     source.execute("delete from {table}")
     source.insert({"id": kept, "organization_id": ORG, "created_at": at(day, "11:00")})
     result = prune(source, warehouse_dir)
@@ -147,18 +221,18 @@ def test_the_prune_never_deletes_rows_missing_from_the_lake(source, warehouse_di
     assert source_rows(source, day) == 1
 
 
-def test_a_dry_run_prune_deletes_nothing(source, warehouse_dir):
+def test_a_dry_run_prune_deletes_nothing(source, lakehouse, warehouse_dir):
     day = days_ago(DEFAULT_SOURCE_RETENTION_DAYS + 5)
     source.insert({"organization_id": ORG, "created_at": at(day, "10:00")})
-    extract(source, warehouse_dir, day)
+    extract(source, lakehouse, day)
     result = prune(source, warehouse_dir, dry_run=True)
     assert result.output_for_node(OPS[1]) == {day.isoformat(): 1}
     assert source_rows(source, day) == 1
 
 
-def test_a_day_larger_than_a_batch_is_deleted_batch_by_batch(source, warehouse_dir):
+def test_a_day_larger_than_a_batch_is_deleted_batch_by_batch(source, lakehouse):
     day = days_ago(DEFAULT_SOURCE_RETENTION_DAYS + 5)
     source.insert(*[{"organization_id": ORG, "created_at": at(day, "10:00")} for _ in range(5)])
-    extract(source, warehouse_dir, day)
-    assert prune_source_day(source.dsn, source.table, warehouse_dir, day, batch_rows=2) == 5
+    extract(source, lakehouse, day)
+    assert prune_source_day(source.dsn, source.table, lakehouse, day, batch_rows=2) == 5
     assert source_rows(source, day) == 0

@@ -3,11 +3,11 @@ import datetime as dt
 
 import pytest
 from dagster import RunRequest, SkipReason, build_schedule_context
-from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG, daily_partitions
-from pipelines.settings import Settings
 
-from pipelines.definitions import defs
-from pipelines.schedules import build_daily_schedule, daily_job
+from assets.partitions import RANGE_END_TAG, RANGE_START_TAG, daily_partitions
+from pipelines.definitions import daily_job, defs, partitions
+from pipelines.schedules import build_daily_schedule
+from warehouse.settings import Settings
 
 SETTINGS = dataclasses.replace(
     Settings.from_environment(), start_date=dt.date(2024, 1, 1), late_days=3
@@ -15,7 +15,7 @@ SETTINGS = dataclasses.replace(
 
 
 def evaluate(at: str, settings: Settings = SETTINGS) -> RunRequest | SkipReason:
-    schedule = build_daily_schedule(settings)
+    schedule = build_daily_schedule(settings, daily_job)
     context = build_schedule_context(scheduled_execution_time=dt.datetime.fromisoformat(at))
     result = schedule.evaluate_tick(context)
     if result.skip_message:
@@ -78,7 +78,7 @@ def test_a_tick_before_the_first_complete_day_skips():
 
 def test_the_requested_range_is_made_of_partition_keys():
     first, last = requested_range(evaluate("2025-03-10T01:00:00+00:00"))
-    keys = daily_partitions.get_partition_keys()
+    keys = daily_partitions(SETTINGS.start_date).get_partition_keys()
     assert first in keys
     assert last in keys
 
@@ -88,7 +88,7 @@ def test_the_job_runs_every_daily_partitioned_asset():
     partitioned = {
         asset.key
         for asset in defs.resolve_asset_graph().assets_defs
-        if asset.partitions_def is daily_partitions
+        if asset.partitions_def is partitions
     }
     assert partitioned
     assert partitioned <= set(job.asset_layer.selected_asset_keys)

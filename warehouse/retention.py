@@ -68,7 +68,18 @@ def _referenced_files(table: Table) -> set[str]:
     files.update(snapshot.manifest_list for snapshot in metadata.snapshots)
     if metadata.snapshots:
         files.update(table.inspect.all_manifests()["path"].to_pylist())
-        files.update(table.inspect.all_files()["file_path"].to_pylist())
+        # not `inspect.all_files()`: pyiceberg 0.12 cannot put a uuid column's bounds in
+        # its metrics and fails on every table with one (events)
+        manifests = {
+            manifest.manifest_path: manifest
+            for snapshot in metadata.snapshots
+            for manifest in snapshot.manifests(table.io)
+        }
+        files.update(
+            entry.data_file.file_path
+            for manifest in manifests.values()
+            for entry in manifest.fetch_manifest_entry(table.io)
+        )
     return files
 
 

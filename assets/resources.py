@@ -7,28 +7,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
 
-from warehouse.lakehouse import Lakehouse
+from warehouse.lakehouse import Lakehouse, open_lakehouse
 from warehouse.settings import (
     DEFAULT_MAX_INVALID_SHARE,
     DEFAULT_SNAPSHOT_RETENTION_DAYS,
+    DEFAULT_SOURCE_RETRIES,
     DEFAULT_SOURCE_TABLE,
+    ObjectStorage,
+    Settings,
 )
 
 
 class SourceDatabase(ConfigurableResource):  # type: ignore[misc]
-    """The platform's PostgreSQL, read through read-only UTC sessions."""
+    """The platform's PostgreSQL, read through read-only UTC sessions.
+
+    `retries`: further attempts at a day whose read failed transiently (ANALYTICS_SOURCE_RETRIES).
+    """
 
     dsn: str
     table: str = DEFAULT_SOURCE_TABLE
+    retries: int = DEFAULT_SOURCE_RETRIES
 
 
 class Warehouse(ConfigurableResource):  # type: ignore[misc]
     """The lakehouse (Iceberg tables and their catalog) and the local folder of derived files.
 
     `local_dir` holds `analytics.duckdb` and the reports: the warehouse folder itself
-    when it is local.
+    when it is local. The `s3_*` fields are the S3 endpoint, region and keys of an s3://
+    warehouse (the standard AWS variables, read by `Settings`).
     """
 
     location: str
@@ -36,9 +44,40 @@ class Warehouse(ConfigurableResource):  # type: ignore[misc]
     local_dir: str
     max_invalid_share: float = DEFAULT_MAX_INVALID_SHARE
     snapshot_retention_days: int = DEFAULT_SNAPSHOT_RETENTION_DAYS
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Warehouse:
+        storage = settings.object_storage
+        return cls(
+            location=settings.warehouse_location,
+            catalog_uri=settings.catalog_uri,
+            local_dir=str(settings.local_dir),
+            max_invalid_share=settings.max_invalid_share,
+            snapshot_retention_days=settings.snapshot_retention_days,
+            s3_endpoint=storage.endpoint,
+            s3_region=storage.region,
+            s3_access_key_id=storage.access_key_id,
+            # named, not copied: Dagster shows resource values in its UI, an EnvVar by name
+            s3_secret_access_key=(
+                EnvVar("AWS_SECRET_ACCESS_KEY") if storage.secret_access_key else None
+            ),
+        )
 
     def lakehouse(self) -> Lakehouse:
-        return Lakehouse(self.location, self.catalog_uri)
+        secret = self.s3_secret_access_key
+        if isinstance(secret, EnvVar):  # resolved by Dagster in a run, not outside one
+            secret = secret.get_value()
+        storage = ObjectStorage(
+            endpoint=self.s3_endpoint,
+            region=self.s3_region,
+            access_key_id=self.s3_access_key_id,
+            secret_access_key=secret,
+        )
+        return open_lakehouse(self.location, self.catalog_uri, storage)
 
     @property
     def local_path(self) -> Path:

@@ -36,14 +36,12 @@ defs = Definitions(
         build_reports_asset(partitions),
     ],
     resources={
-        "source": SourceDatabase(dsn=EnvVar("ANALYTICS_SOURCE_DSN"), table=settings.source_table),
-        "warehouse": Warehouse(
-            location=settings.warehouse_location,
-            catalog_uri=settings.catalog_uri,
-            local_dir=str(settings.local_dir),
-            max_invalid_share=settings.max_invalid_share,
-            snapshot_retention_days=settings.snapshot_retention_days,
+        "source": SourceDatabase(
+            dsn=EnvVar("ANALYTICS_SOURCE_DSN"),
+            table=settings.source_table,
+            retries=settings.source_retries,
         ),
+        "warehouse": Warehouse.from_settings(settings),
         "prune_database": PruneDatabase(
             dsn=EnvVar("ANALYTICS_PRUNE_DSN"), table=settings.source_table
         ),

@@ -98,7 +98,9 @@ def print_summary(settings: Settings, first: dt.date, last: dt.date) -> None:
         f"\nDuckDB views and macros:    {analytics}\n"
     )
     print(f"Busiest organisations, {first} to {last}:")
-    lakehouse = Lakehouse(settings.warehouse_location, settings.catalog_uri)
+    lakehouse = Lakehouse(
+        settings.warehouse_location, settings.catalog_uri, settings.object_storage.properties()
+    )
     with connect(lakehouse, first, last) as connection:
         connection.sql(
             "select organization_id, sum(total_messages)::bigint as messages,"

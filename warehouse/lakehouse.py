@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import warnings
+import functools
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
@@ -40,7 +40,11 @@ from pyiceberg.expressions import (
     GreaterThanOrEqual,
     LessThanOrEqual,
 )
-from pyiceberg.io.pyarrow import PyArrowFileIO, schema_to_pyarrow
+from pyiceberg.io.pyarrow import (  # the writer Table.overwrite itself uses
+    PyArrowFileIO,
+    _dataframe_to_data_files,
+    schema_to_pyarrow,
+)
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
@@ -58,7 +62,7 @@ from pyiceberg.types import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from warehouse.settings import is_s3
+from warehouse.settings import ObjectStorage, is_s3
 from warehouse.tables import LAKE_TABLES, TableSpec
 
 NAMESPACE = "analytics"
@@ -196,18 +200,35 @@ class Lakehouse:
             )
 
     def replace_partition(self, spec: TableSpec, day: dt.date, rows: pa.Table) -> None:
-        """Replaces the partition `day` with `rows` in one atomic commit."""
+        """Replaces the partition `day` with `rows` in one atomic commit and one snapshot.
+
+        `Table.overwrite` would commit a delete snapshot and an append snapshot together:
+        the table's history would then hold a version without the day, which time travel
+        (`snapshot_as_of`, any engine's `AS OF`) could land on. One OVERWRITE snapshot
+        drops the partition's files and adds the new ones, so every version has the old
+        rows or the new ones. Identity partitioning makes the partition's files exactly
+        the files the filter plans.
+        """
         table = self.table(spec)
         target = schema_to_pyarrow(table.schema(), include_field_ids=False)
         rows = rows.select(target.names).cast(target)
-        with warnings.catch_warnings():
-            # a first write of a day deletes nothing, which pyiceberg warns about
-            warnings.filterwarnings("ignore", message="Delete operation did not match any records")
-            table.overwrite(
-                rows,
-                overwrite_filter=EqualTo(spec.date_column, day.isoformat()),
-                snapshot_properties={"analytics.partition": day.isoformat()},
+        partition = EqualTo(spec.date_column, day.isoformat())
+        with table.transaction() as transaction:
+            snapshot = transaction.update_snapshot(
+                snapshot_properties={"analytics.partition": day.isoformat()}
             )
+            with snapshot.overwrite() as overwrite:
+                # the predicate scopes the commit-conflict checks to this partition
+                overwrite.delete_by_predicate(partition)
+                for task in table.scan(row_filter=partition).plan_files():
+                    overwrite.delete_data_file(task.file)
+                for data_file in _dataframe_to_data_files(
+                    table_metadata=transaction.table_metadata,
+                    write_uuid=overwrite.commit_uuid,
+                    df=rows,
+                    io=table.io,
+                ):
+                    overwrite.append_data_file(data_file)
 
     def delete_partitions(self, spec: TableSpec, days: Iterable[dt.date]) -> None:
         """Deletes whole partitions in one commit (retention)."""
@@ -273,6 +294,17 @@ class Lakehouse:
         table = self.table(LAKE_TABLES[0])
         scheme, netloc, _ = PyArrowFileIO.parse_location(table.location())
         return table.io.fs_by_scheme(scheme, netloc)  # type: ignore[attr-defined,no-any-return]
+
+
+@functools.cache
+def open_lakehouse(
+    location: str, catalog_uri: str, storage: ObjectStorage | None = None
+) -> Lakehouse:
+    """One Lakehouse (one catalog connection pool) per warehouse and process.
+
+    `storage` is the S3 endpoint, region and keys of an s3:// warehouse (Settings).
+    """
+    return Lakehouse(location, catalog_uri, (storage or ObjectStorage()).properties())
 
 
 class _S3Files(ArrowFSWrapper):  # type: ignore[misc]

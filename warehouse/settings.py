@@ -27,10 +27,13 @@ DEFAULT_MAX_INVALID_SHARE = 0.05
 DEFAULT_RAW_RETENTION_DAYS = 365
 DEFAULT_SOURCE_RETENTION_DAYS = 90
 DEFAULT_SNAPSHOT_RETENTION_DAYS = 30
+# Further attempts at a day whose extraction failed transiently (connection lost, restart).
+DEFAULT_SOURCE_RETRIES = 3
 # Where analytics.duckdb and the reports go when the warehouse is on S3 (local by nature).
 DEFAULT_LOCAL_DIR = PROJECT_ROOT / "data" / "local"
 CATALOG_FILE_NAME = "catalog.db"
 
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _QUALIFIED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$")
 
 
@@ -58,10 +61,10 @@ def parse_qualified_table(value: str) -> tuple[str, str]:
     return schema, table
 
 
-def parse_whole_number(value: str, what: str) -> int:
+def parse_whole_number(value: str, what: str, unit: str = "days") -> int:
     """Parses a non-negative integer or raises a ConfigurationError naming `what`."""
     if not value.isdigit():
-        raise ConfigurationError(f"{what} must be a whole number of days, got {value!r}")
+        raise ConfigurationError(f"{what} must be a whole number of {unit}, got {value!r}")
     return int(value)
 
 
@@ -89,8 +92,12 @@ def parse_share(value: str, what: str) -> float:
 
 
 def parse_warehouse_location(value: str) -> str:
-    """A local folder (made absolute) or `s3://bucket/prefix`; any other scheme is refused."""
-    if "://" not in value:
+    """A local folder (made absolute) or `s3://bucket/prefix`; any other scheme is refused.
+
+    Anything starting like a URI (`gs://...`, a mistyped `s3:` or `s3:/bucket`) is a URI,
+    never a relative folder that would quietly be created in the working directory.
+    """
+    if not _URI_SCHEME.match(value):
         return str(Path(value).resolve())
     scheme, _, rest = value.partition("://")
     bucket = rest.split("/", 1)[0]
@@ -174,6 +181,7 @@ class Settings:
     max_invalid_share: float = DEFAULT_MAX_INVALID_SHARE
     raw_retention_days: int = DEFAULT_RAW_RETENTION_DAYS
     source_retention_days: int = DEFAULT_SOURCE_RETENTION_DAYS
+    source_retries: int = DEFAULT_SOURCE_RETRIES
     # S3 endpoint, region and keys of an s3:// warehouse (empty for a local one)
     object_storage: ObjectStorage = ObjectStorage()
 
@@ -205,6 +213,11 @@ class Settings:
                 "ANALYTICS_START_DATE",
             ),
             late_days=int(late_days_text),
+            source_retries=parse_whole_number(
+                os.environ.get("ANALYTICS_SOURCE_RETRIES") or str(DEFAULT_SOURCE_RETRIES),
+                "ANALYTICS_SOURCE_RETRIES",
+                "retries",
+            ),
             object_storage=ObjectStorage.from_environment() if is_s3(location) else ObjectStorage(),
             **_operations_settings(int(late_days_text)),
         )

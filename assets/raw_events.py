@@ -42,7 +42,16 @@ def _extracted_days(
 ) -> Iterator[DayRows]:
     check_source_table(source.dsn, source.table)
     for day in partition_days(context):
-        extracted = extract_events_for_day(source.dsn, source.table, day)
+        extracted = extract_events_for_day(
+            source.dsn,
+            source.table,
+            day,
+            retries=source.retries,
+            on_retry=lambda retried_day, attempt, cause: context.log.warning(
+                f"Reading {source.table} for {retried_day} failed on attempt {attempt} of "
+                f"{source.retries + 1}, retrying: {cause}"
+            ),
+        )
         lake_rows = extracted.rows.num_rows
         audits = audit_extraction(
             day,

@@ -9,11 +9,18 @@ the two counts are comparable even while the platform keeps writing.
 
 Connections are opened with `default_transaction_read_only=on` and `TimeZone=UTC`: the
 extraction cannot write to the source, and `timestamptz` columns are cut at UTC midnight.
+
+A transient failure (the connection lost, the server restarting or shutting down, a
+serialization failure) re-reads the whole day in a new connection, with exponential
+backoff, a bounded number of times: nothing is appended, so the day still ends with
+exactly the source's rows. Any other error fails at once with one sentence.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import adbc_driver_manager
@@ -22,8 +29,15 @@ import duckdb
 import psycopg
 import pyarrow as pa
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 
-from warehouse.settings import parse_qualified_table
+from warehouse.settings import DEFAULT_SOURCE_RETRIES, parse_qualified_table
 from warehouse.sql_files import load_sql
 
 REQUIRED_COLUMNS = (
@@ -36,13 +50,58 @@ REQUIRED_COLUMNS = (
     "user_id",
     "created_at",
 )
+# The contract's type of each column (metrics.md, section 1), as PostgreSQL's type names
+# (information_schema.columns.udt_name, which names a domain's base type).
+EXPECTED_TYPES = {
+    "id": ("uuid",),
+    "organization_id": ("uuid",),
+    "event_type": ("varchar", "text"),
+    "resource_type": ("varchar", "text"),
+    "resource_id": ("uuid",),
+    "properties": ("jsonb", "json"),
+    "user_id": ("uuid",),
+    "created_at": ("timestamp", "timestamptz"),
+}
 _SESSION_OPTIONS = "-c default_transaction_read_only=on -c TimeZone=UTC"
+# Backoff between attempts of a day: 1 s, 2 s, 4 s, ... at most 30 s.
+_FIRST_BACKOFF_SECONDS = 1.0
+_MAX_BACKOFF_SECONDS = 30.0
+# SQLSTATEs worth another attempt: connection exceptions (class 08), admin shutdown,
+# crash shutdown, cannot connect now (57P01-57P03), serialization failure and deadlock.
+_TRANSIENT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "40001", "40P01"})
+# libpq reports a lost connection, and ADBC a server's FATAL, without a SQLSTATE: these
+# are libpq's and the server's own words for the same transient causes.
+_TRANSIENT_MESSAGES = (
+    "server closed the connection unexpectedly",
+    "could not receive data from server",
+    "could not send data to server",
+    "no connection to the server",
+    "connection has been closed unexpectedly",
+    "Connection refused",
+    "Connection reset by peer",
+    "timeout expired",
+    "terminating connection due to administrator command",
+    "terminating connection due to crash of another server process",
+    "terminating connection due to conflict with recovery",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "the database system is in recovery mode",
+    "the database system is not yet accepting connections",
+    "could not serialize access",
+    "deadlock detected",
+)
+# What ADBC and DuckDB put before the server's own sentence.
+_CAUSE = re.compile(r"(?:ERROR|FATAL):\s+(.*)$")
 # UUIDs leave DuckDB as Arrow's uuid type, which the Iceberg tables store as uuid.
 _TYPING_CONFIG = {"preserve_insertion_order": False, "arrow_lossless_conversion": True}
 
 
 class SourceError(RuntimeError):
     """The source cannot be read; the message says why in one sentence."""
+
+
+RetryCallback = Callable[[dt.date, int, str], None]
+"""Told of each retry: the day, the attempt that failed (1 for the first) and its cause."""
 
 
 @dataclass(frozen=True)
@@ -75,12 +134,16 @@ def quoted_table(qualified_table: str) -> str:
 
 
 def check_source_table(dsn: str, qualified_table: str) -> None:
-    """Fails with one clear sentence when the database or the events table is not there."""
+    """Fails with one clear sentence when the events table is not there or not of the contract.
+
+    Missing columns and columns of a type the contract does not allow are named before
+    any day is read, never a cast error from deep inside the extraction.
+    """
     schema, table = parse_qualified_table(qualified_table)
     try:
         with psycopg.connect(read_only_conninfo(dsn), connect_timeout=10) as connection:
             found = connection.execute(
-                "select column_name from information_schema.columns"
+                "select column_name, udt_name from information_schema.columns"
                 " where table_schema = %s and table_name = %s",
                 (schema, table),
             ).fetchall()
@@ -93,33 +156,95 @@ def check_source_table(dsn: str, qualified_table: str) -> None:
         raise SourceError(
             f"Source table {qualified_table} does not exist (set ANALYTICS_SOURCE_TABLE)."
         )
-    missing = sorted(set(REQUIRED_COLUMNS) - {name for (name,) in found})
+    types = dict(found)
+    missing = sorted(set(REQUIRED_COLUMNS) - set(types))
     if missing:
         raise SourceError(f"Source table {qualified_table} lacks columns: {', '.join(missing)}.")
+    wrong = [
+        f"{column} is {types[column]}, expected {' or '.join(expected)}"
+        for column, expected in EXPECTED_TYPES.items()
+        if types[column] not in expected
+    ]
+    if len(wrong) == 1:
+        raise SourceError(f"Source table {qualified_table} column {wrong[0]}.")
+    if wrong:
+        raise SourceError(
+            f"Source table {qualified_table} columns have unexpected types: {'; '.join(wrong)}."
+        )
 
 
-def extract_events_for_day(dsn: str, qualified_table: str, day: dt.date) -> ExtractedDay:
-    """The source's events of `day` (UTC, half-open), typed, and the source's count of them."""
+def is_transient(error: BaseException) -> bool:
+    """Whether another attempt may succeed: the connection or the server, not the request."""
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith("08") or sqlstate in _TRANSIENT_SQLSTATES
+    text = str(error)
+    return any(marker in text for marker in _TRANSIENT_MESSAGES)
+
+
+def extract_events_for_day(
+    dsn: str,
+    qualified_table: str,
+    day: dt.date,
+    *,
+    retries: int = DEFAULT_SOURCE_RETRIES,
+    on_retry: RetryCallback | None = None,
+) -> ExtractedDay:
+    """The source's events of `day` (UTC, half-open), typed, and the source's count of them.
+
+    A transient failure re-reads the whole day, at most `retries` more times, calling
+    `on_retry` before each wait; then, or on any other error, raises a SourceError.
+    """
+
+    def before_sleep(state: RetryCallState) -> None:
+        if on_retry is not None and state.outcome is not None:
+            on_retry(day, state.attempt_number, cause(state.outcome.exception()))
+
+    retrying = Retrying(
+        retry=retry_if_exception(is_transient),
+        stop=stop_after_attempt(retries + 1),
+        wait=wait_exponential(multiplier=_FIRST_BACKOFF_SECONDS, max=_MAX_BACKOFF_SECONDS),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    try:
+        return retrying(_extract_day, dsn, qualified_table, day)
+    except (adbc_driver_manager.Error, duckdb.Error) as error:
+        attempts = retrying.statistics.get("attempt_number", 1)
+        after = f" after {attempts} attempts" if attempts > 1 else ""
+        raise SourceError(
+            f"Reading {qualified_table} for {day} failed{after}: {cause(error)}"
+        ) from None
+
+
+def _extract_day(dsn: str, qualified_table: str, day: dt.date) -> ExtractedDay:
+    """One attempt: a new connection and snapshot, the whole day read from the start."""
     window = tuple(bound.isoformat() for bound in utc_day_window(day))
     table = quoted_table(qualified_table)
-    try:
-        with adbc.connect(read_only_conninfo(dsn)) as connection, connection.cursor() as cursor:
-            cursor.execute("set transaction isolation level repeatable read")
-            cursor.execute(load_sql("extract/set_extraction_window"), window)
-            cursor.fetchall()
-            cursor.execute(load_sql("extract/select_events_for_day").format(source_table=table))
-            # The scan has no order to keep (a heap scan's is arbitrary); letting DuckDB's
-            # threads write in any order saves the buffering: ~20% less memory at 1M rows.
-            with duckdb.connect(config=_TYPING_CONFIG) as typing_connection:
-                typing_connection.register("raw_events", cursor.fetch_record_batch())
-                rows = typing_connection.execute(load_sql("lake/type_events")).to_arrow_table()
-            cursor.execute(load_sql("extract/count_events_for_day").format(source_table=table))
-            (source_rows,) = cursor.fetchone()
-            connection.rollback()
-    except adbc_driver_manager.Error as error:
-        reason = first_line(error)
-        raise SourceError(f"Reading {qualified_table} for {day} failed: {reason}") from None
+    with adbc.connect(read_only_conninfo(dsn)) as connection, connection.cursor() as cursor:
+        cursor.execute("set transaction isolation level repeatable read")
+        cursor.execute(load_sql("extract/set_extraction_window"), window)
+        cursor.fetchall()
+        cursor.execute(load_sql("extract/select_events_for_day").format(source_table=table))
+        # The scan has no order to keep (a heap scan's is arbitrary); letting DuckDB's
+        # threads write in any order saves the buffering: ~20% less memory at 1M rows.
+        # A connection lost mid-stream surfaces here, as DuckDB's error reading the stream.
+        with duckdb.connect(config=_TYPING_CONFIG) as typing_connection:
+            typing_connection.register("raw_events", cursor.fetch_record_batch())
+            rows = typing_connection.sql(load_sql("lake/type_events")).to_arrow_table()
+        cursor.execute(load_sql("extract/count_events_for_day").format(source_table=table))
+        (source_rows,) = cursor.fetchone()
+        connection.rollback()
     return ExtractedDay(day=day, source_rows=int(source_rows), rows=rows)
+
+
+def cause(error: BaseException) -> str:
+    """The server's or libpq's own sentence, without the drivers' prefixes and hints."""
+    line = first_line(error)
+    found = _CAUSE.search(line)
+    if found:
+        return found.group(1).strip()
+    return line.split("[libpq] ", 1)[-1]
 
 
 def first_line(error: Exception) -> str:

@@ -8,9 +8,18 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from warehouse.export import COPY_OPTIONS, EXPORTABLE, ExitCode, ExportError, ExportRequest, export
+from warehouse.export import (
+    COPY_OPTIONS,
+    DEFAULT_TOP,
+    EXPORTABLE,
+    ExitCode,
+    ExportError,
+    ExportRequest,
+    export,
+)
 from warehouse.lakehouse import Lakehouse, LakehouseError
 from warehouse.settings import ConfigurationError, Settings
+from warehouse.upgrade import BACKUP_DIR, upgrade_in_place
 
 
 def _positive(text: str) -> int:
@@ -46,8 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--end", required=True, help="last day, YYYY-MM-DD (inclusive)")
     export.add_argument("--organization", help="only this organisation's rows (UUID)")
     export.add_argument("--agent", help="the agent of agent_analytics (UUID)")
-    export.add_argument("--top", type=_positive, default=10, help="n of top_agents_between")
-    export.add_argument("--format", choices=list(COPY_OPTIONS), default="csv")
+    export.add_argument(
+        "--top", type=_positive, help=f"n of top_agents_between (default {DEFAULT_TOP})"
+    )
+    export.add_argument(
+        "--format",
+        choices=list(COPY_OPTIONS),
+        help="csv, parquet or jsonl (default: the --output file's extension)",
+    )
     export.add_argument("--output", required=True, type=Path, help="file to write")
     export.add_argument("--force", action="store_true", help="replace an existing output file")
     export.add_argument(
@@ -55,7 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="read every table as it was at this UTC time (YYYY-MM-DD or YYYY-MM-DDTHH:MM), "
         "within ANALYTICS_SNAPSHOT_RETENTION_DAYS",
     )
+    commands.add_parser(
+        "upgrade",
+        help="convert the previous release's Parquet lake in ANALYTICS_WAREHOUSE_DIR into "
+        "Iceberg tables, keeping the old files as lake.parquet-backup/",
+    )
     return parser
+
+
+def _upgrade() -> int:
+    settings = Settings.from_environment()
+    for table, rows in upgrade_in_place(settings).items():
+        print(f"{table}: {rows} rows")
+    print(f"the old lake is kept in {settings.warehouse_location}/{BACKUP_DIR}", file=sys.stderr)
+    return 0
 
 
 def _as_of(text: str | None) -> dt.datetime | None:
@@ -79,7 +107,11 @@ def _export(arguments: argparse.Namespace) -> int:
         start=arguments.start,
         end=arguments.end,
         output=arguments.output,
-        lakehouse=Lakehouse(settings.warehouse_location, settings.catalog_uri),
+        lakehouse=Lakehouse(
+            settings.warehouse_location,
+            settings.catalog_uri,
+            settings.object_storage.properties(),
+        ),
         file_format=arguments.format,
         organization=arguments.organization,
         agent=arguments.agent,
@@ -106,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             run_demo(DemoOptions(arguments.days, arguments.events_per_day, arguments.seed))
         elif arguments.command == "export":
             return _export(arguments)
+        elif arguments.command == "upgrade":
+            return _upgrade()
     except (ConfigurationError, LakehouseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -172,6 +172,14 @@ def test_an_export_reads_the_tables_through_the_catalog_without_analytics_duckdb
             ["data_quality", "--start", "2025-03-01", "--end", "2025-03-02", "--organization", ORG],
             "no organization_id",
         ),
+        (
+            ["daily_metrics", "--start", "2025-03-01", "--end", "2025-03-02", "--top", "3"],
+            "--top applies only to top_agents_between",
+        ),
+        (
+            ["daily_metrics", "--start", "2025-03-01", "--end", "2025-03-02", "--format", "jsonl"],
+            "--format jsonl contradicts the extension",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_a_message(tmp_path, capsys, arguments, message):
@@ -229,3 +237,45 @@ def test_export_as_of_reads_the_table_as_it_was(events, source, run_pipeline, tm
     assert export(*arguments, "--output", now) == ExitCode.OK
     assert total_messages(then) == [(3,)]
     assert total_messages(now) == [(4,)]
+
+
+@pytest.mark.parametrize("file_format", list(READERS))
+def test_the_format_is_the_output_files_extension_when_not_given(events, tmp_path, file_format):
+    output = tmp_path / f"ov.{file_format}"
+
+    assert export("daily_metrics", "--start", DAYS[1], "--end", DAYS[1], "--output", output) == 0
+
+    assert len(read_back(output, file_format)) == 2  # one row per organisation that day
+
+
+def test_an_output_whose_format_cannot_be_told_is_refused(tmp_path, capsys):
+    output = tmp_path / "ov.txt"
+
+    code = export("daily_metrics", "--start", DAYS[0], "--end", DAYS[0], "--output", output)
+
+    assert code == ExitCode.BAD_INPUT
+    assert "cannot tell the format of" in capsys.readouterr().err
+
+
+def test_a_missing_output_folder_is_refused_and_not_created(events, tmp_path, capsys):
+    output = tmp_path / "nonexistent" / "dir" / "x.csv"
+
+    code = export("daily_metrics", "--start", DAYS[0], "--end", DAYS[0], "--output", output)
+
+    assert code == ExitCode.BAD_INPUT
+    assert f"the folder {output.parent} does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "nonexistent").exists()
+
+
+@pytest.mark.parametrize(
+    ("table", "rows"),
+    # each organisation's users of the middle day (three events, three users), and its
+    # one response time value (250.5, on all three)
+    [("daily_active_users", 6), ("daily_measurements", 2)],
+)
+def test_the_compact_layers_are_exportable(events, tmp_path, table, rows):
+    output = tmp_path / f"{table}.csv"
+
+    assert export(table, "--start", DAYS[1], "--end", DAYS[1], "--output", output) == 0
+
+    assert len(read_back(output, "csv")) == rows

@@ -23,6 +23,8 @@ from warehouse.lakehouse import NAMESPACE, Lakehouse
 from warehouse.settings import ConfigurationError, is_s3, parse_date
 from warehouse.tables import (
     AGENT_METRICS,
+    DAILY_ACTIVE_USERS,
+    DAILY_MEASUREMENTS,
     DAILY_METRICS,
     DATA_QUALITY,
     EVENT_COUNTS,
@@ -57,6 +59,8 @@ VIEW_DATE_COLUMNS: dict[TableSpec, str] = {
     AGENT_METRICS: "date",
     EVENT_COUNTS: "date",
     DATA_QUALITY: "date",
+    DAILY_ACTIVE_USERS: "date",
+    DAILY_MEASUREMENTS: "date",
     EVENTS: "event_date",
     PERIOD_COMPARISON: "as_of_date",
     TOP_AGENTS: "as_of_date",
@@ -75,6 +79,8 @@ COPY_OPTIONS = {
     "parquet": "format parquet, compression zstd",
     "jsonl": "format json",  # DuckDB writes one JSON object per line
 }
+FORMAT_EXTENSIONS = {f".{name}": name for name in COPY_OPTIONS}
+DEFAULT_TOP = 10
 
 
 @dataclass(frozen=True)
@@ -84,10 +90,10 @@ class ExportRequest:
     end: str
     output: Path
     lakehouse: Lakehouse
-    file_format: str = "csv"
+    file_format: str | None = None
     organization: str | None = None
     agent: str | None = None
-    top: int = 10
+    top: int | None = None
     force: bool = False
     progress: bool = False
     as_of: dt.datetime | None = None
@@ -116,11 +122,8 @@ def _validate(request: ExportRequest) -> tuple[dt.date, dt.date]:
             f"unknown table {request.table!r}; choose one of {', '.join(EXPORTABLE)}",
             ExitCode.BAD_INPUT,
         )
-    if request.file_format not in COPY_OPTIONS:
-        raise ExportError(
-            f"unknown format {request.file_format!r}; choose one of {', '.join(COPY_OPTIONS)}",
-            ExitCode.BAD_INPUT,
-        )
+    if request.top is not None and request.table != "top_agents_between":
+        raise ExportError("--top applies only to top_agents_between", ExitCode.BAD_INPUT)
     if (request.agent is None) == (request.table == "agent_analytics"):
         raise ExportError(
             "--agent is required by agent_analytics and only by it", ExitCode.BAD_INPUT
@@ -131,6 +134,28 @@ def _validate(request: ExportRequest) -> tuple[dt.date, dt.date]:
             ExitCode.BAD_INPUT,
         )
     return start, end
+
+
+def output_format(output: Path, file_format: str | None) -> str:
+    """The format to write: `--format`, else the output's extension; never two that differ."""
+    implied = FORMAT_EXTENSIONS.get(output.suffix.lower())
+    if file_format is not None and file_format not in COPY_OPTIONS:
+        raise ExportError(
+            f"unknown format {file_format!r}; choose one of {', '.join(COPY_OPTIONS)}",
+            ExitCode.BAD_INPUT,
+        )
+    if file_format and implied and file_format != implied:
+        raise ExportError(
+            f"--format {file_format} contradicts the extension of {output}", ExitCode.BAD_INPUT
+        )
+    chosen = file_format or implied
+    if chosen is None:
+        raise ExportError(
+            f"cannot tell the format of {output} from its extension: name it .csv, .parquet "
+            "or .jsonl, or pass --format",
+            ExitCode.BAD_INPUT,
+        )
+    return chosen
 
 
 def build_query(request: ExportRequest) -> tuple[str, dict[str, object]]:
@@ -148,7 +173,7 @@ def build_query(request: ExportRequest) -> tuple[str, dict[str, object]]:
     else:
         source = MACRO_CALLS[request.table]
         if request.table == "top_agents_between":
-            parameters["top"] = request.top
+            parameters["top"] = request.top or DEFAULT_TOP
         if request.agent is not None:
             parameters["agent_id"] = _uuid(request.agent, "--agent")
     if request.organization is not None:
@@ -161,7 +186,6 @@ def build_query(request: ExportRequest) -> tuple[str, dict[str, object]]:
 @contextmanager
 def atomic_path(final_path: Path) -> Iterator[Path]:
     """Yields a temporary path beside `final_path`; renames it over `final_path` on success."""
-    final_path.parent.mkdir(parents=True, exist_ok=True)
     temporary = final_path.with_name(f".{final_path.name}.{uuid.uuid4().hex}.tmp")
     try:
         yield temporary
@@ -183,6 +207,12 @@ def _require_warehouse(lakehouse: Lakehouse) -> None:
 def export(request: ExportRequest) -> int:
     """Writes the request's rows to its output file; returns how many were written."""
     query, parameters = build_query(request)
+    file_format = output_format(request.output, request.file_format)
+    if not request.output.parent.is_dir():
+        raise ExportError(
+            f"the folder {request.output.parent} does not exist: create it first",
+            ExitCode.BAD_INPUT,
+        )
     _require_warehouse(request.lakehouse)
     if request.output.exists() and not request.force:
         raise ExportError(
@@ -194,7 +224,7 @@ def export(request: ExportRequest) -> int:
     ):
         connection.execute(f"set enable_progress_bar = {str(request.progress).lower()}")
         result = connection.execute(
-            f"copy ({query}) to $destination ({COPY_OPTIONS[request.file_format]})",
+            f"copy ({query}) to $destination ({COPY_OPTIONS[file_format]})",
             {**parameters, "destination": str(temporary)},
         ).fetchone()
     return int(result[0]) if result else 0

@@ -17,7 +17,7 @@ from warehouse.export import (
     ExportRequest,
     export,
 )
-from warehouse.lakehouse import Lakehouse, LakehouseError
+from warehouse.lakehouse import LakehouseError, lakehouse_from_settings
 from warehouse.settings import ConfigurationError, Settings
 from warehouse.upgrade import BACKUP_DIR, upgrade_in_place
 
@@ -107,11 +107,7 @@ def _export(arguments: argparse.Namespace) -> int:
         start=arguments.start,
         end=arguments.end,
         output=arguments.output,
-        lakehouse=Lakehouse(
-            settings.warehouse_location,
-            settings.catalog_uri,
-            settings.object_storage.properties(),
-        ),
+        lakehouse=lakehouse_from_settings(settings),
         file_format=arguments.format,
         organization=arguments.organization,
         agent=arguments.agent,

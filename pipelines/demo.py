@@ -21,7 +21,7 @@ import psycopg
 
 from assets.partitions import partition_range_tags
 from warehouse.demo_events import create_events_table, seed_demo_events
-from warehouse.lakehouse import Lakehouse
+from warehouse.lakehouse import lakehouse_from_settings
 from warehouse.settings import PROJECT_ROOT, Settings
 from warehouse.source import utc_day_window
 from warehouse.sql_files import source_statement
@@ -98,9 +98,7 @@ def print_summary(settings: Settings, first: dt.date, last: dt.date) -> None:
         f"\nDuckDB views and macros:    {analytics}\n"
     )
     print(f"Busiest organisations, {first} to {last}:")
-    lakehouse = Lakehouse(
-        settings.warehouse_location, settings.catalog_uri, settings.object_storage.properties()
-    )
+    lakehouse = lakehouse_from_settings(settings)
     with connect(lakehouse, first, last) as connection:
         connection.sql(
             "select organization_id, sum(total_messages)::bigint as messages,"

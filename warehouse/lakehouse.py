@@ -62,7 +62,7 @@ from pyiceberg.types import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from warehouse.settings import ObjectStorage, is_s3
+from warehouse.settings import ObjectStorage, Settings, is_s3
 from warehouse.tables import LAKE_TABLES, TableSpec
 
 NAMESPACE = "analytics"
@@ -294,6 +294,13 @@ class Lakehouse:
         table = self.table(LAKE_TABLES[0])
         scheme, netloc, _ = PyArrowFileIO.parse_location(table.location())
         return table.io.fs_by_scheme(scheme, netloc)  # type: ignore[attr-defined,no-any-return]
+
+
+def lakehouse_from_settings(settings: Settings) -> Lakehouse:
+    """The warehouse the settings name, for commands that run outside Dagster."""
+    return open_lakehouse(
+        settings.warehouse_location, settings.catalog_uri, settings.object_storage
+    )
 
 
 @functools.cache

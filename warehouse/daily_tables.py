@@ -29,4 +29,4 @@ def compute_daily_table(lakehouse: Lakehouse, spec: TableSpec, day: dt.date) -> 
         )
     with duckdb.connect(config=_ARROW_CONFIG) as connection:
         lakehouse.register(connection, day, day, tables=[EVENTS])
-        return connection.execute(load_sql(f"daily/{spec.name}"), {"day": day}).to_arrow_table()
+        return connection.sql(load_sql(f"daily/{spec.name}"), params={"day": day}).to_arrow_table()

@@ -28,9 +28,9 @@ def compute_insight_partitions(
     first, last = min(as_of_dates), max(as_of_dates)
     with connect(lakehouse, first - dt.timedelta(days=LOOKBACK_DAYS), last) as connection:
         connection.execute("set arrow_lossless_conversion = true")
-        computed = connection.execute(
+        computed = connection.sql(
             f"{load_sql(f'insights/{spec.name}')} order by {', '.join(spec.key)}",
-            {"first_as_of": first, "last_as_of": last},
+            params={"first_as_of": first, "last_as_of": last},
         ).to_arrow_table()
     for as_of_date in as_of_dates:
         yield as_of_date, computed.filter(pc.equal(computed["as_of_date"], as_of_date))

@@ -1,0 +1,114 @@
+"""The demo as a new user meets it: the persistent instance, exact seeding, clear refusals."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from dagster import AssetKey, DagsterInstance
+
+from assets.insights import LONGEST_COMPARISON_DAYS
+from pipelines.cli import main
+from pipelines.demo import DEFAULT_DAYS, empty_runs, seed_empty_days
+
+YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+D = dt.date.fromisoformat
+
+
+def demo_environment(source, tmp_path: Path) -> dict[str, str]:
+    environment = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
+    environment.update(
+        ANALYTICS_SOURCE_DSN=source.dsn,
+        ANALYTICS_SOURCE_TABLE=source.table,
+        ANALYTICS_WAREHOUSE_DIR=str(tmp_path / "warehouse"),
+        DAGSTER_HOME=str(tmp_path / "dagster_home"),
+    )
+    return environment
+
+
+def events_per_day(source) -> dict[dt.date, int]:
+    with psycopg.connect(source.dsn, options="-c TimeZone=UTC") as connection:
+        rows = connection.execute(
+            f"select created_at::date, count(*) from {source.table} group by 1"
+        ).fetchall()
+    return dict(rows)
+
+
+def test_the_demo_records_its_run_on_the_persistent_instance_the_ui_opens(source, tmp_path):
+    environment = demo_environment(source, tmp_path)
+    demo = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("analytics-warehouse")),
+            *("demo", "--seed", "--days", "2", "--events-per-day", "40"),
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert f"DAGSTER_HOME={tmp_path / 'dagster_home'}" in demo.stdout
+    with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        for asset in ("events", "daily_metrics", "period_comparison", "reports"):
+            materialization = instance.get_latest_materialization_event(AssetKey(asset))
+            assert materialization is not None, asset
+        partitions = instance.get_materialized_partitions(AssetKey("daily_metrics"))
+        assert partitions == {str(YESTERDAY - dt.timedelta(days=1)), str(YESTERDAY)}
+
+
+@pytest.mark.parametrize(
+    ("busy", "runs"),
+    [
+        (set(), [(D("2025-03-01"), 4)]),
+        ({D("2025-03-01"), D("2025-03-02")}, [(D("2025-03-03"), 2)]),
+        ({D("2025-03-02")}, [(D("2025-03-01"), 1), (D("2025-03-03"), 2)]),
+        ({D("2025-03-01"), D("2025-03-02"), D("2025-03-03"), D("2025-03-04")}, []),
+    ],
+)
+def test_the_empty_days_of_a_range_are_found_as_runs_of_consecutive_days(busy, runs):
+    assert empty_runs(D("2025-03-01"), D("2025-03-04"), busy) == runs
+
+
+def test_a_longer_demo_seeds_exactly_the_days_that_have_no_event(source, capsys):
+    seed_empty_days(source.dsn, source.table, D("2025-03-03"), D("2025-03-04"), 30)
+    seed_empty_days(source.dsn, source.table, D("2025-03-01"), D("2025-03-04"), 30)
+
+    assert events_per_day(source) == {D(f"2025-03-0{day}"): 30 for day in (1, 2, 3, 4)}
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "Seeding 30 demo events a day on 2 empty days.",
+        "Seeding 30 demo events a day on 2 empty days (2 already had events).",
+    ]
+
+
+def test_a_demo_without_the_events_table_says_so_first_and_points_at_seed(
+    source, tmp_path, monkeypatch, capsys
+):
+    for name, value in demo_environment(source, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    source.execute("drop table {table}")
+
+    assert main(["demo", "--days", "1"]) == 2
+
+    error = capsys.readouterr().err
+    assert error.splitlines() == [
+        f"error: Source table {source.table} does not exist (set ANALYTICS_SOURCE_TABLE). "
+        "The demo creates and fills it only when asked: add --seed."
+    ]
+    assert not (tmp_path / "dagster_home").exists()
+
+
+def test_the_demo_help_shows_every_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {DEFAULT_DAYS})" in text
+    assert "(default: 10000)" in text
+
+
+def test_the_default_demo_covers_every_window_the_reports_compare():
+    assert DEFAULT_DAYS >= LONGEST_COMPARISON_DAYS == 60

@@ -105,6 +105,14 @@ def build_retention_jobs(settings: Settings) -> list[JobDefinition]:
         warehouse: Warehouse,
     ) -> Output[dict[str, int]]:
         """Prunes day by day, oldest first; fails at the end if any day refused to reconcile."""
+        if not prune_database.dsn:
+            raise Failure(
+                description=(
+                    "ANALYTICS_PRUNE_DSN is not set: prune_source is off until it names a role "
+                    "that may delete from the source table"
+                ),
+                allow_retries=False,
+            )
         keep_days = settings.source_retention_days
         lakehouse = warehouse.lakehouse()
         cutoff = _now().date() - dt.timedelta(days=keep_days)

@@ -236,3 +236,19 @@ def test_a_day_larger_than_a_batch_is_deleted_batch_by_batch(source, lakehouse):
     extract(source, lakehouse, day)
     assert prune_source_day(source.dsn, source.table, lakehouse, day, batch_rows=2) == 5
     assert source_rows(source, day) == 0
+
+
+def test_prune_source_without_its_dsn_fails_with_its_sentence_only(warehouse_dir):
+    result = JOBS["prune_source"].execute_in_process(
+        run_config={"ops": {OPS[1]: {"config": {"dry_run": False}}}},
+        resources={
+            "prune_database": PruneDatabase(dsn=""),
+            "warehouse": warehouse_resource(warehouse_dir),
+        },
+        raise_on_error=False,
+    )
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    assert failure.event_specific_data.user_failure_data.description == (
+        "ANALYTICS_PRUNE_DSN is not set: prune_source is off until it names a role that may "
+        "delete from the source table"
+    )

@@ -62,7 +62,7 @@ from pyiceberg.types import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from warehouse.settings import ObjectStorage, Settings, is_s3
+from warehouse.settings import ObjectStorage, Settings, StorageSettings, is_s3
 from warehouse.tables import LAKE_TABLES, TableSpec
 
 NAMESPACE = "analytics"
@@ -296,7 +296,7 @@ class Lakehouse:
         return table.io.fs_by_scheme(scheme, netloc)  # type: ignore[attr-defined,no-any-return]
 
 
-def lakehouse_from_settings(settings: Settings) -> Lakehouse:
+def lakehouse_from_settings(settings: Settings | StorageSettings) -> Lakehouse:
     """The warehouse the settings name, for commands that run outside Dagster."""
     return open_lakehouse(
         settings.warehouse_location, settings.catalog_uri, settings.object_storage

@@ -139,6 +139,11 @@ def check_source_table(dsn: str, qualified_table: str) -> None:
     Missing columns and columns of a type the contract does not allow are named before
     any day is read, never a cast error from deep inside the extraction.
     """
+    if not dsn:
+        raise SourceError(
+            "ANALYTICS_SOURCE_DSN is not set: give the libpq conninfo or URI of the "
+            "platform's database"
+        )
     schema, table = parse_qualified_table(qualified_table)
     try:
         with psycopg.connect(read_only_conninfo(dsn), connect_timeout=10) as connection:

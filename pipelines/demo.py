@@ -31,6 +31,7 @@ from warehouse.lakehouse import lakehouse_from_settings
 from warehouse.settings import PROJECT_ROOT, Settings
 from warehouse.source import SourceError, check_source_table, utc_day_window
 from warehouse.sql_files import source_statement
+from warehouse.tables import DAILY_METRICS
 from warehouse.views import connect, duckdb_path
 
 EMBEDDED_POSTGRES_DIR = PROJECT_ROOT / "data" / "postgres"
@@ -119,7 +120,7 @@ def print_summary(settings: Settings, first: dt.date, last: dt.date) -> None:
     )
     print(f"Busiest organisations, {first} to {last}:")
     lakehouse = lakehouse_from_settings(settings)
-    with connect(lakehouse, first, last) as connection:
+    with connect(lakehouse, first, last, tables=[DAILY_METRICS]) as connection:
         connection.sql(
             "select organization_id, sum(total_messages)::bigint as messages,"
             " sum(total_conversations)::bigint as conversations,"

@@ -131,6 +131,12 @@ def test_a_valid_range_runs_the_selected_assets_in_one_run(source, tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    # a quiet command line: one line per table and day published, no warnings
+    published = [line.split(" - ")[-1] for line in done.stderr.splitlines()]
+    assert "events 2025-03-01: 1 rows published" in published
+    assert "daily_metrics 2025-03-02: 1 rows published" in published
+    assert len(done.stderr.splitlines()) == 2 * 7  # events+ is events and the 6 daily tables
+    assert "Warning" not in done.stderr
     with DagsterInstance.from_config(str(tmp_path / "home")) as instance:
         assert len(instance.get_runs()) == 1
         materialized = instance.get_materialized_partitions(AssetKey("daily_metrics"))

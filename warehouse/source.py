@@ -93,7 +93,13 @@ _TRANSIENT_MESSAGES = (
 # What ADBC and DuckDB put before the server's own sentence.
 _CAUSE = re.compile(r"(?:ERROR|FATAL):\s+(.*)$")
 # UUIDs leave DuckDB as Arrow's uuid type, which the Iceberg tables store as uuid.
-_TYPING_CONFIG = {"preserve_insertion_order": False, "arrow_lossless_conversion": True}
+# Strings as Arrow's large_string, the Iceberg tables' type: the day is cast without a
+# copy of its text columns.
+_TYPING_CONFIG = {
+    "preserve_insertion_order": False,
+    "arrow_lossless_conversion": True,
+    "arrow_large_buffer_size": True,
+}
 
 
 class SourceError(RuntimeError):

@@ -13,6 +13,7 @@ from dagster import Definitions, EnvVar, in_process_executor
 
 from assets.daily_tables import build_daily_table_assets
 from assets.insights import build_insight_assets
+from assets.monitors import build_monitor_asset
 from assets.partitions import daily_partitions
 from assets.raw_events import build_events_asset
 from assets.reports import build_reports_asset
@@ -33,6 +34,7 @@ defs = Definitions(
         build_events_asset(partitions),
         *daily_table_assets,
         *build_insight_assets(partitions),
+        build_monitor_asset(partitions),
         build_reports_asset(partitions),
     ],
     resources={

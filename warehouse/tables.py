@@ -247,6 +247,52 @@ TOP_AGENTS = TableSpec(
     ),
 )
 
+METRIC_ANOMALIES = TableSpec(
+    name="metric_anomalies",
+    description=(
+        "For each organisation and UTC day with a daily_metrics row: every metric whose "
+        "modified z-score against the organisation's previous 28 days (at least 14 values) "
+        "reaches ANALYTICS_ANOMALY_THRESHOLD in absolute value."
+    ),
+    key=("organization_id", "date", "metric"),
+    columns=(
+        _ORG,
+        _DATE,
+        Column(
+            "metric",
+            "VARCHAR",
+            "total_messages, error_count, error_rate (error_count / event_count), "
+            "p95_response_time or total_tokens.",
+        ),
+        Column("value", "DOUBLE", "The metric on that day."),
+        Column("median", "DOUBLE", "Median of the baseline (quantile_cont)."),
+        Column("mad", "DOUBLE", "Median absolute deviation of the baseline from its median."),
+        Column(
+            "score",
+            "DOUBLE",
+            "(value - median) / (1.4826 * mad); with mad = 0, (value - median) / (1.2533 * "
+            "mean absolute deviation); with both 0, +/-infinity.",
+        ),
+        Column("direction", "VARCHAR", "up or down."),
+    ),
+)
+
+ALERTS_SENT = TableSpec(
+    name="alerts_sent",
+    description=(
+        "Every anomaly posted to ANALYTICS_ALERT_WEBHOOK_URL, appended when the webhook "
+        "accepted it, so no anomaly is posted twice."
+    ),
+    key=("organization_id", "date", "metric"),
+    columns=(
+        _ORG,
+        Column("date", "DATE", "UTC day of the anomaly."),
+        Column("metric", "VARCHAR", "The anomalous metric."),
+        Column("score", "DOUBLE", "The score posted."),
+        Column("sent_at", "TIMESTAMP", "When the webhook accepted it (UTC)."),
+    ),
+)
+
 DAILY_TABLES = (
     DAILY_METRICS,
     AGENT_METRICS,
@@ -256,4 +302,6 @@ DAILY_TABLES = (
     DAILY_MEASUREMENTS,
 )
 INSIGHT_TABLES = (PERIOD_COMPARISON, TOP_AGENTS)
-LAKE_TABLES = (EVENTS, *DAILY_TABLES, *INSIGHT_TABLES)
+MONITOR_TABLES = (METRIC_ANOMALIES,)
+# The published tables; `alerts_sent` is the alerting's own bookkeeping, kept out of the views.
+LAKE_TABLES = (EVENTS, *DAILY_TABLES, *INSIGHT_TABLES, *MONITOR_TABLES)

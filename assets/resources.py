@@ -14,6 +14,7 @@ from warehouse.settings import (
     DEFAULT_ANOMALY_THRESHOLD,
     DEFAULT_LATE_DAYS,
     DEFAULT_MAX_INVALID_SHARE,
+    DEFAULT_MODEL_PRICES,
     DEFAULT_SNAPSHOT_RETENTION_DAYS,
     DEFAULT_SOURCE_RETRIES,
     DEFAULT_SOURCE_TABLE,
@@ -53,6 +54,7 @@ class Warehouse(ConfigurableResource):  # type: ignore[misc]
     anomaly_threshold: float = DEFAULT_ANOMALY_THRESHOLD
     alert_webhook_url: str | None = None
     alert_days: int = DEFAULT_LATE_DAYS + 1
+    model_prices: str = str(DEFAULT_MODEL_PRICES)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Warehouse:
@@ -76,6 +78,7 @@ class Warehouse(ConfigurableResource):  # type: ignore[misc]
                 EnvVar("ANALYTICS_ALERT_WEBHOOK_URL") if settings.alert_webhook_url else None
             ),
             alert_days=settings.late_days + 1,
+            model_prices=str(settings.model_prices),
         )
 
     def lakehouse(self) -> Lakehouse:

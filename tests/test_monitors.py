@@ -34,6 +34,7 @@ STEADY = {
     "event_count": 100,
     "p95_response_time": 500.0,
     "total_tokens": 1000,
+    "total_cost_usd": 0.5,
 }
 
 

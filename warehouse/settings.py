@@ -34,6 +34,8 @@ DEFAULT_SOURCE_RETRIES = 3
 # Where analytics.duckdb and the reports go when the warehouse is on S3 (local by nature).
 DEFAULT_LOCAL_DIR = PROJECT_ROOT / "data" / "local"
 CATALOG_FILE_NAME = "catalog.db"
+# The example price list the project ships (metrics.md, section 8).
+DEFAULT_MODEL_PRICES = PROJECT_ROOT / "deploy" / "model_prices.csv"
 
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _QUALIFIED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$")
@@ -205,6 +207,7 @@ class Settings:
     anomaly_threshold: float = DEFAULT_ANOMALY_THRESHOLD
     # where anomalies are posted; None: computed, never posted
     alert_webhook_url: str | None = None
+    model_prices: Path = DEFAULT_MODEL_PRICES
     # S3 endpoint, region and keys of an s3:// warehouse (empty for a local one)
     object_storage: ObjectStorage = ObjectStorage()
 
@@ -241,6 +244,9 @@ class Settings:
                 "ANALYTICS_SOURCE_RETRIES",
                 "retries",
             ),
+            model_prices=Path(
+                os.environ.get("ANALYTICS_MODEL_PRICES") or DEFAULT_MODEL_PRICES
+            ).resolve(),
             object_storage=ObjectStorage.from_environment() if is_s3(location) else ObjectStorage(),
             **_operations_settings(int(late_days_text)),
         )

@@ -17,6 +17,9 @@ with metric_values as (
     union all
     select organization_id, date, 'total_tokens', total_tokens::double
     from daily_metrics
+    union all
+    select organization_id, date, 'total_cost_usd', total_cost_usd
+    from daily_metrics
 ),
 
 baseline as (

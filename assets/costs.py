@@ -12,6 +12,7 @@ from pathlib import Path
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
+    BackfillPolicy,
     DataVersion,
     Failure,
     MaterializeResult,
@@ -32,6 +33,8 @@ def build_model_prices_asset(version: str) -> AssetsDefinition:
         group_name="costs",
         description=MODEL_PRICES.description,
         code_version=version,
+        # lets `dagster asset materialize --select '*' --partition-range` take it in the run
+        backfill_policy=BackfillPolicy.single_run(),
         kinds={"csv", "iceberg"},
         owners=OWNERS,
         metadata=definition_metadata(MODEL_PRICES),

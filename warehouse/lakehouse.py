@@ -298,7 +298,8 @@ class Lakehouse:
         `as_of`, each table as it was at that moment (time travel). DuckDB reads the
         files itself; on S3 through the table's own Arrow filesystem (no httpfs needed).
         """
-        if is_s3(self.location):
+        # registered once per connection (a second `register` call adds more views)
+        if is_s3(self.location) and _S3Files.protocol not in connection.list_filesystems():
             connection.register_filesystem(_S3Files(self._s3_filesystem()))
         for spec in tables:
             snapshot_id = self.snapshot_as_of(spec, as_of) if as_of else None

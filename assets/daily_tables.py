@@ -1,4 +1,8 @@
-"""The daily tables: one Iceberg partition per UTC day, each computed by its SQL in `sql/daily/`."""
+"""The daily tables: one Iceberg partition per UTC day, each computed by its SQL in `sql/daily/`.
+
+The tables with costs (COST_TABLES) also depend on `model_prices`, and their code version
+is the price file's digest: a new price file marks every partition of them stale.
+"""
 
 from collections.abc import Iterator
 
@@ -20,7 +24,14 @@ from assets.resources import Warehouse
 from warehouse.audits import audit_rows, invalid_shares
 from warehouse.daily_tables import MissingEventsError, compute_daily_table
 from warehouse.lakehouse import Lakehouse
-from warehouse.tables import DAILY_TABLES, DATA_QUALITY, EVENTS, TableSpec
+from warehouse.tables import (
+    COST_TABLES,
+    DAILY_TABLES,
+    DATA_QUALITY,
+    EVENTS,
+    MODEL_PRICES,
+    TableSpec,
+)
 from warehouse.views import connect
 
 
@@ -31,9 +42,10 @@ def _computed_days(lakehouse: Lakehouse, spec: TableSpec, days: list) -> Iterato
 
 
 def build_daily_table_asset(
-    spec: TableSpec, partitions: DailyPartitionsDefinition
+    spec: TableSpec, partitions: DailyPartitionsDefinition, prices_version: str | None = None
 ) -> AssetsDefinition:
     """One asset per daily table; they differ only in their SQL and their columns."""
+    priced = spec in COST_TABLES
 
     @asset(
         name=spec.name,
@@ -41,7 +53,8 @@ def build_daily_table_asset(
         description=spec.description,
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
-        deps=[EVENTS.name],
+        deps=[EVENTS.name, *([MODEL_PRICES.name] if priced else [])],
+        code_version=prices_version if priced else None,
         kinds={"duckdb", "iceberg"},
         owners=OWNERS,
         metadata=definition_metadata(spec),
@@ -69,5 +82,7 @@ def build_daily_table_asset(
     return daily_table
 
 
-def build_daily_table_assets(partitions: DailyPartitionsDefinition) -> list[AssetsDefinition]:
-    return [build_daily_table_asset(spec, partitions) for spec in DAILY_TABLES]
+def build_daily_table_assets(
+    partitions: DailyPartitionsDefinition, prices_version: str | None = None
+) -> list[AssetsDefinition]:
+    return [build_daily_table_asset(spec, partitions, prices_version) for spec in DAILY_TABLES]

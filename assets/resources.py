@@ -11,7 +11,10 @@ from dagster import ConfigurableResource, EnvVar
 
 from warehouse.lakehouse import Lakehouse, open_lakehouse
 from warehouse.settings import (
+    DEFAULT_ANOMALY_THRESHOLD,
+    DEFAULT_LATE_DAYS,
     DEFAULT_MAX_INVALID_SHARE,
+    DEFAULT_MODEL_PRICES,
     DEFAULT_SNAPSHOT_RETENTION_DAYS,
     DEFAULT_SOURCE_RETRIES,
     DEFAULT_SOURCE_TABLE,
@@ -48,6 +51,10 @@ class Warehouse(ConfigurableResource):  # type: ignore[misc]
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
+    anomaly_threshold: float = DEFAULT_ANOMALY_THRESHOLD
+    alert_webhook_url: str | None = None
+    alert_days: int = DEFAULT_LATE_DAYS + 1
+    model_prices: str = str(DEFAULT_MODEL_PRICES)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Warehouse:
@@ -65,6 +72,13 @@ class Warehouse(ConfigurableResource):  # type: ignore[misc]
             s3_secret_access_key=(
                 EnvVar("AWS_SECRET_ACCESS_KEY") if storage.secret_access_key else None
             ),
+            anomaly_threshold=settings.anomaly_threshold,
+            # a Slack webhook URL is a secret too
+            alert_webhook_url=(
+                EnvVar("ANALYTICS_ALERT_WEBHOOK_URL") if settings.alert_webhook_url else None
+            ),
+            alert_days=settings.late_days + 1,
+            model_prices=str(settings.model_prices),
         )
 
     def lakehouse(self) -> Lakehouse:
@@ -78,6 +92,12 @@ class Warehouse(ConfigurableResource):  # type: ignore[misc]
             secret_access_key=secret,
         )
         return open_lakehouse(self.location, self.catalog_uri, storage)
+
+    def webhook_url(self) -> str | None:
+        url = self.alert_webhook_url
+        if isinstance(url, EnvVar):  # resolved by Dagster in a run, not outside one
+            url = url.get_value()
+        return url or None
 
     @property
     def local_path(self) -> Path:

@@ -13,8 +13,10 @@ import os
 
 from dagster import Definitions, EnvVar, in_process_executor
 
+from assets.costs import build_model_prices_asset
 from assets.daily_tables import build_daily_table_assets
 from assets.insights import build_insight_assets
+from assets.monitors import build_monitor_asset
 from assets.partitions import daily_partitions
 from assets.raw_events import build_events_asset
 from assets.reports import build_reports_asset
@@ -22,6 +24,7 @@ from assets.resources import PruneDatabase, SourceDatabase, Warehouse
 from pipelines.freshness import build_freshness_checks, build_freshness_sensor
 from pipelines.retention import build_retention_jobs
 from pipelines.schedules import build_daily_job, build_daily_schedule
+from warehouse.costs import prices_version
 from warehouse.settings import Settings
 
 
@@ -33,15 +36,19 @@ def secret_variable(name: str) -> EnvVar | str:
 
 settings = Settings.from_environment()
 partitions = daily_partitions(settings.start_date)
-daily_table_assets = build_daily_table_assets(partitions)
+# the price file's digest: editing it marks the cost tables stale (reload the code location)
+price_list_version = prices_version(settings.model_prices)
+daily_table_assets = build_daily_table_assets(partitions, price_list_version)
 freshness_checks = build_freshness_checks(settings, daily_table_assets)
 daily_job = build_daily_job(partitions)
 
 defs = Definitions(
     assets=[
         build_events_asset(partitions),
+        build_model_prices_asset(price_list_version),
         *daily_table_assets,
         *build_insight_assets(partitions),
+        build_monitor_asset(partitions),
         build_reports_asset(partitions),
     ],
     resources={

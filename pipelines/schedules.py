@@ -34,10 +34,12 @@ from warehouse.settings import Settings
 
 
 def build_daily_job(partitions: DailyPartitionsDefinition) -> UnresolvedAssetJobDefinition:
-    """Every asset on the shared daily partitioning: they all accept a range run."""
+    """Every asset on the shared daily partitioning (they all accept a range run) and the prices."""
     return define_asset_job(
         "daily_job",
-        selection=AssetSelection.from_string('partitions:"time"'),
+        # and the price list, so every run prices with the current file
+        selection=AssetSelection.from_string('partitions:"time"')
+        | AssetSelection.assets("model_prices"),
         partitions_def=partitions,
         description="Extracts and computes a range of UTC days in one run.",
     )

@@ -27,6 +27,8 @@ def test_each_issue_counts_the_events_raising_it(source, run_pipeline, query):
         *[event("agent.created", properties={"tokens": -1}) for _ in range(5)],
         *[event("message.received", properties={"responseTime": "9"}) for _ in range(6)],
         *[event("message.rated", properties={"rating": 9}) for _ in range(7)],
+        # valid tokens without a model, so without a price (section 8)
+        *[event(properties={"tokens": 0}) for _ in range(7)],
         event(resource_type="agent", resource_id=AGENT, properties={"tokens": 1}),
     )
 
@@ -40,6 +42,7 @@ def test_each_issue_counts_the_events_raising_it(source, run_pipeline, query):
         (MARCH_1, "missing_agent_id", 3),
         (MARCH_1, "missing_event_type", 2),
         (MARCH_1, "missing_organization_id", 1),
+        (MARCH_1, "unpriced_tokens", 8),
     ]
 
 
@@ -102,7 +105,8 @@ def test_events_without_organization_or_type_count_only_in_data_quality(
 
 def test_a_day_without_issues_has_no_data_quality_rows(source, run_pipeline, query):
     source.insert(
-        event(properties={"tokens": 5}),
+        # demo-model has a price from 2024-01-01 in the shipped deploy/model_prices.csv
+        event(properties={"tokens": 5, "model": "demo-model"}),
         event("message.received", properties={"responseTime": 10.5, "note": None}),
         event("message.rated", resource_type="agent", resource_id=AGENT, properties={"rating": 3}),
         event(properties=None),

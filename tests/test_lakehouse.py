@@ -42,6 +42,9 @@ DATE_COLUMNS = {
     "daily_measurements": "date",
     "period_comparison": "as_of_date",
     "top_agents": "as_of_date",
+    "model_prices": "effective_from",
+    "model_usage": "date",
+    "metric_anomalies": "date",
 }
 DAILY_METRICS_ROW = {
     "organization_id": ORG,
@@ -57,6 +60,7 @@ DAILY_METRICS_ROW = {
     "workflow_executions": 0,
     "error_count": 1,
     "event_count": 5,
+    "total_cost_usd": 0.0,  # its tokens have no model (section 8)
 }
 
 

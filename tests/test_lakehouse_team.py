@@ -53,6 +53,9 @@ TABLES = {
     "daily_measurements",
     "period_comparison",
     "top_agents",
+    "model_prices",
+    "model_usage",
+    "metric_anomalies",
 }
 
 

@@ -107,7 +107,8 @@ EXPECTED = {
         ("message.received", 1),
         ("message.sent", 2),
     ],
-    "from data_quality": [("invalid_tokens", 1), ("missing_agent_id", 1)],
+    # the 12 tokens have no model, so no price (section 8)
+    "from data_quality": [("invalid_tokens", 1), ("missing_agent_id", 1), ("unpriced_tokens", 1)],
 }
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import duckdb
 import pyarrow as pa
 
+from warehouse.costs import register_priced_events
 from warehouse.lakehouse import Lakehouse
 from warehouse.sql_files import load_sql
 from warehouse.tables import EVENTS, TableSpec
@@ -20,7 +21,10 @@ class MissingEventsError(RuntimeError):
 
 
 def compute_daily_table(lakehouse: Lakehouse, spec: TableSpec, day: dt.date) -> pa.Table:
-    """Runs `sql/daily/<table>.sql` over the day's `events` partition; returns its rows."""
+    """Runs `sql/daily/<table>.sql` over the day's `events` partition; returns its rows.
+
+    The SQL also sees `model_prices` and `priced_events` (the day's events with their cost).
+    """
     if lakehouse.published_rows(EVENTS, day) is None and lakehouse.published_rows(spec, day):
         # an empty day has no files either; only a table with rows to lose refuses
         raise MissingEventsError(
@@ -29,4 +33,5 @@ def compute_daily_table(lakehouse: Lakehouse, spec: TableSpec, day: dt.date) -> 
         )
     with duckdb.connect(config=_ARROW_CONFIG) as connection:
         lakehouse.register(connection, day, day, tables=[EVENTS])
+        register_priced_events(lakehouse, connection)
         return connection.sql(load_sql(f"daily/{spec.name}"), params={"day": day}).to_arrow_table()

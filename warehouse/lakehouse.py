@@ -31,6 +31,7 @@ from fsspec.implementations.arrow import ArrowFSWrapper
 from pyarrow import fs as pafs
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import (
+    CommitFailedException,
     NamespaceAlreadyExistsError,
     NoSuchTableError,
     TableAlreadyExistsError,
@@ -167,10 +168,15 @@ class Lakehouse:
         return catalog
 
     def table(self, spec: TableSpec) -> Table:
-        """The table as last committed, created (empty) on first use."""
+        """The table as last committed, created (empty) on first use.
+
+        A table created before the contract added a column gains it by schema evolution
+        (`add_column`, appended last): its files and snapshots stay as they are, and
+        their rows read the new column as NULL.
+        """
         identifier = (NAMESPACE, spec.name)
         try:
-            table = self.catalog.load_table(identifier)
+            table = self._evolve(self.catalog.load_table(identifier), spec)
         except NoSuchTableError:
             schema = iceberg_schema(spec)
             try:
@@ -184,6 +190,19 @@ class Lakehouse:
                 table = self.catalog.load_table(identifier)
         self._check_location(table, spec)
         return table
+
+    def _evolve(self, table: Table, spec: TableSpec) -> Table:
+        present = {field.name for field in table.schema().fields}
+        missing = [column for column in spec.columns if column.name not in present]
+        if not missing:
+            return table
+        try:
+            with table.update_schema() as update:
+                for column in missing:
+                    update.add_column(column.name, _ICEBERG_TYPES[column.duckdb_type])
+        except (CommitFailedException, ValueError):
+            pass  # another process added them first
+        return self.catalog.load_table((NAMESPACE, spec.name))
 
     def _check_location(self, table: Table, spec: TableSpec) -> None:
         """Refuses a catalog whose table lives in another warehouse (a copy, a move)."""
@@ -286,7 +305,8 @@ class Lakehouse:
         `as_of`, each table as it was at that moment (time travel). DuckDB reads the
         files itself; on S3 through the table's own Arrow filesystem (no httpfs needed).
         """
-        if is_s3(self.location):
+        # registered once per connection (a second `register` call adds more views)
+        if is_s3(self.location) and _S3Files.protocol not in connection.list_filesystems():
             connection.register_filesystem(_S3Files(self._s3_filesystem()))
         for spec in tables:
             snapshot_id = self.snapshot_as_of(spec, as_of) if as_of else None
@@ -335,12 +355,14 @@ def view_select(spec: TableSpec, files: list[str], guard: str | None = None) -> 
     """The select of a table's view: its data files read by DuckDB, typed as the contract says.
 
     JSON gets its JSON type back from its text; a table with no file yet is an empty,
-    typed relation. `guard` is a condition every read must pass.
+    typed relation. Files written before a column was added (schema evolution) read it as
+    NULL: the files are read by name after that empty relation. `guard` is a condition
+    every read must pass.
     """
+    typed_nulls = ", ".join(
+        f"null::{column.duckdb_type} as {column.name}" for column in spec.columns
+    )
     if not files:
-        typed_nulls = ", ".join(
-            f"null::{column.duckdb_type} as {column.name}" for column in spec.columns
-        )
         return f"select {typed_nulls} where false"
     listed = ", ".join(_sql_string(path.removeprefix("file://")) for path in files)
     # qualified: a macro argument of the same name (agent_analytics' agent_id) would
@@ -352,4 +374,6 @@ def view_select(spec: TableSpec, files: list[str], guard: str | None = None) -> 
         for column in spec.columns
     )
     where = f" where {guard}" if guard else ""
-    return f"select {columns} from read_parquet([{listed}], union_by_name = true) as stored{where}"
+    files_read = f"select * from read_parquet([{listed}], union_by_name = true)"
+    stored = f"(select {typed_nulls} where false union all by name {files_read})"
+    return f"select {columns} from {stored} as stored{where}"

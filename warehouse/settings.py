@@ -27,11 +27,15 @@ DEFAULT_MAX_INVALID_SHARE = 0.05
 DEFAULT_RAW_RETENTION_DAYS = 365
 DEFAULT_SOURCE_RETENTION_DAYS = 90
 DEFAULT_SNAPSHOT_RETENTION_DAYS = 30
+# |modified z-score| from which a metric's day is an anomaly (metrics.md, section 9).
+DEFAULT_ANOMALY_THRESHOLD = 4.0
 # Further attempts at a day whose extraction failed transiently (connection lost, restart).
 DEFAULT_SOURCE_RETRIES = 3
 # Where analytics.duckdb and the reports go when the warehouse is on S3 (local by nature).
 DEFAULT_LOCAL_DIR = PROJECT_ROOT / "data" / "local"
 CATALOG_FILE_NAME = "catalog.db"
+# The example price list the project ships (metrics.md, section 8).
+DEFAULT_MODEL_PRICES = PROJECT_ROOT / "deploy" / "model_prices.csv"
 
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _QUALIFIED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$")
@@ -89,6 +93,24 @@ def parse_share(value: str, what: str) -> float:
     if not 0 <= share <= 1:
         raise ConfigurationError(f"{what} must be a fraction between 0 and 1, got {value!r}")
     return share
+
+
+def parse_threshold(value: str, what: str) -> float:
+    """Parses a positive number or raises a ConfigurationError naming `what`."""
+    try:
+        threshold = float(value)
+    except ValueError:
+        threshold = -1.0
+    if not 0 < threshold < float("inf"):
+        raise ConfigurationError(f"{what} must be a positive number, got {value!r}")
+    return threshold
+
+
+def parse_webhook_url(value: str, what: str) -> str:
+    """An http:// or https:// URL with a host."""
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ConfigurationError(f"{what} must be an http:// or https:// URL, got {value!r}")
+    return value
 
 
 def parse_warehouse_location(value: str) -> str:
@@ -211,6 +233,10 @@ class Settings:
     raw_retention_days: int = DEFAULT_RAW_RETENTION_DAYS
     source_retention_days: int = DEFAULT_SOURCE_RETENTION_DAYS
     source_retries: int = DEFAULT_SOURCE_RETRIES
+    anomaly_threshold: float = DEFAULT_ANOMALY_THRESHOLD
+    # where anomalies are posted; None: computed, never posted
+    alert_webhook_url: str | None = None
+    model_prices: Path = DEFAULT_MODEL_PRICES
     # S3 endpoint, region and keys of an s3:// warehouse (empty for a local one)
     object_storage: ObjectStorage = ObjectStorage()
 
@@ -240,6 +266,9 @@ class Settings:
                 "ANALYTICS_SOURCE_RETRIES",
                 "retries",
             ),
+            model_prices=Path(
+                os.environ.get("ANALYTICS_MODEL_PRICES") or DEFAULT_MODEL_PRICES
+            ).resolve(),
             **_operations_settings(int(late_days_text)),
         )
 
@@ -278,6 +307,17 @@ def _operations_settings(late_days: int) -> dict[str, Any]:
         "max_invalid_share": parse_share(
             env("ANALYTICS_MAX_INVALID_SHARE") or str(DEFAULT_MAX_INVALID_SHARE),
             "ANALYTICS_MAX_INVALID_SHARE",
+        ),
+        "anomaly_threshold": parse_threshold(
+            env("ANALYTICS_ANOMALY_THRESHOLD") or str(DEFAULT_ANOMALY_THRESHOLD),
+            "ANALYTICS_ANOMALY_THRESHOLD",
+        ),
+        "alert_webhook_url": (
+            parse_webhook_url(
+                env("ANALYTICS_ALERT_WEBHOOK_URL") or "", "ANALYTICS_ALERT_WEBHOOK_URL"
+            )
+            if env("ANALYTICS_ALERT_WEBHOOK_URL")
+            else None
         ),
         **retention,
     }

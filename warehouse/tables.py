@@ -33,12 +33,18 @@ class TableSpec:
         return next(name for name in self.column_names if name in _DATE_COLUMNS)
 
 
-_DATE_COLUMNS = ("event_date", "as_of_date", "date")
+_DATE_COLUMNS = ("event_date", "as_of_date", "date", "effective_from")
 _ORG = Column("organization_id", "UUID", "Tenant the events belong to.")
 _DATE = Column("date", "DATE", "UTC calendar day of the events.")
 _AGENT = Column("agent_id", "UUID", "The agent (resource_id of events with resource_type 'agent').")
 _AS_OF = Column("as_of_date", "DATE", "Last day of the current period.")
 _WINDOW = Column("window_days", "INTEGER", "Length of the period in days.")
+_COST = Column(
+    "total_cost_usd",
+    "DOUBLE",
+    "Sum of the priced events' costs, tokens * price / 1,000,000 (0 when none); NULL on "
+    "days computed before the column existed.",
+)
 
 
 def _response_time_columns(over: str) -> tuple[Column, ...]:
@@ -108,6 +114,7 @@ DAILY_METRICS = TableSpec(
         Column("workflow_executions", "BIGINT", "Events of type workflow.executed."),
         Column("error_count", "BIGINT", "Events of type agent.error or workflow.failed."),
         Column("event_count", "BIGINT", "All counted events."),
+        _COST,
     ),
 )
 
@@ -133,6 +140,7 @@ AGENT_METRICS = TableSpec(
             "Mean valid rating (1 to 5) over message.rated events; NULL when none.",
         ),
         Column("rating_count", "BIGINT", "Number of valid ratings."),
+        _COST,
     ),
 )
 
@@ -161,9 +169,44 @@ DATA_QUALITY = TableSpec(
             "issue",
             "VARCHAR",
             "missing_organization_id, missing_event_type, missing_agent_id, "
-            "malformed_properties, invalid_tokens, invalid_response_time or invalid_rating.",
+            "malformed_properties, invalid_tokens, invalid_response_time, invalid_rating or "
+            "unpriced_tokens (valid tokens without a price).",
         ),
         Column("count", "BIGINT", "Events of the day raising the issue."),
+    ),
+)
+
+MODEL_PRICES = TableSpec(
+    name="model_prices",
+    description=(
+        "Each model's price per million tokens from each effective_from day on, loaded from "
+        "the CSV file at ANALYTICS_MODEL_PRICES."
+    ),
+    key=("model", "effective_from"),
+    columns=(
+        Column("model", "VARCHAR", "The model, as events name it in properties.model."),
+        Column("effective_from", "DATE", "First UTC day the price applies to."),
+        Column("usd_per_million_tokens", "DOUBLE", "US dollars per million tokens."),
+    ),
+)
+
+MODEL_USAGE = TableSpec(
+    name="model_usage",
+    description=(
+        "Counted events with valid tokens per organisation, UTC day and model, with their cost."
+    ),
+    key=("organization_id", "date", "model"),
+    columns=(
+        _ORG,
+        _DATE,
+        Column("model", "VARCHAR", "properties.model when a JSON string, else NULL."),
+        Column("event_count", "BIGINT", "Counted events with valid tokens."),
+        Column("total_tokens", "BIGINT", "Sum of their valid tokens."),
+        Column(
+            "cost_usd",
+            "DOUBLE",
+            "total_tokens * the day's price / 1,000,000; NULL when the model has no price.",
+        ),
     ),
 )
 
@@ -247,6 +290,52 @@ TOP_AGENTS = TableSpec(
     ),
 )
 
+METRIC_ANOMALIES = TableSpec(
+    name="metric_anomalies",
+    description=(
+        "For each organisation and UTC day with a daily_metrics row: every metric whose "
+        "modified z-score against the organisation's previous 28 days (at least 14 values) "
+        "reaches ANALYTICS_ANOMALY_THRESHOLD in absolute value."
+    ),
+    key=("organization_id", "date", "metric"),
+    columns=(
+        _ORG,
+        _DATE,
+        Column(
+            "metric",
+            "VARCHAR",
+            "total_messages, error_count, error_rate (error_count / event_count), "
+            "p95_response_time, total_tokens or total_cost_usd.",
+        ),
+        Column("value", "DOUBLE", "The metric on that day."),
+        Column("median", "DOUBLE", "Median of the baseline (quantile_cont)."),
+        Column("mad", "DOUBLE", "Median absolute deviation of the baseline from its median."),
+        Column(
+            "score",
+            "DOUBLE",
+            "(value - median) / (1.4826 * mad); with mad = 0, (value - median) / (1.2533 * "
+            "mean absolute deviation); with both 0, +/-infinity.",
+        ),
+        Column("direction", "VARCHAR", "up or down."),
+    ),
+)
+
+ALERTS_SENT = TableSpec(
+    name="alerts_sent",
+    description=(
+        "Every anomaly posted to ANALYTICS_ALERT_WEBHOOK_URL, appended when the webhook "
+        "accepted it, so no anomaly is posted twice."
+    ),
+    key=("organization_id", "date", "metric"),
+    columns=(
+        _ORG,
+        Column("date", "DATE", "UTC day of the anomaly."),
+        Column("metric", "VARCHAR", "The anomalous metric."),
+        Column("score", "DOUBLE", "The score posted."),
+        Column("sent_at", "TIMESTAMP", "When the webhook accepted it (UTC)."),
+    ),
+)
+
 DAILY_TABLES = (
     DAILY_METRICS,
     AGENT_METRICS,
@@ -254,6 +343,11 @@ DAILY_TABLES = (
     DATA_QUALITY,
     DAILY_ACTIVE_USERS,
     DAILY_MEASUREMENTS,
+    MODEL_USAGE,
 )
+# the daily tables whose rows depend on the prices
+COST_TABLES = (DAILY_METRICS, AGENT_METRICS, DATA_QUALITY, MODEL_USAGE)
 INSIGHT_TABLES = (PERIOD_COMPARISON, TOP_AGENTS)
-LAKE_TABLES = (EVENTS, *DAILY_TABLES, *INSIGHT_TABLES)
+MONITOR_TABLES = (METRIC_ANOMALIES,)
+# The published tables; `alerts_sent` is the alerting's own bookkeeping, kept out of the views.
+LAKE_TABLES = (EVENTS, MODEL_PRICES, *DAILY_TABLES, *INSIGHT_TABLES, *MONITOR_TABLES)

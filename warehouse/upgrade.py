@@ -110,9 +110,16 @@ def _read_old_file(
         f"{column.name}::varchar as {column.name}" if column.duckdb_type == "JSON" else column.name
         for column in spec.columns
     )
+    # a column the contract added since release 1 (total_cost_usd) reads as NULL
+    typed_nulls = ", ".join(
+        f"null::{column.duckdb_type} as {column.name}" for column in spec.columns
+    )
+    stored = (
+        f"(select {typed_nulls} where false union all by name select * from read_parquet($path))"
+    )
     try:
         rows = connection.sql(
-            f"select {columns} from read_parquet($path)", params={"path": str(path)}
+            f"select {columns} from {stored}", params={"path": str(path)}
         ).to_arrow_table()
         [(other_days,)] = connection.sql(
             f"select count(*) from read_parquet($path)"

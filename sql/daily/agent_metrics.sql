@@ -1,6 +1,6 @@
 -- agent_metrics for one UTC day (metrics.md, section 2): counted events of agents.
 with day_events as (
-    select * from events where event_date = $day
+    select * from priced_events where event_date = $day
 ),
 
 agent_events as (
@@ -27,7 +27,8 @@ final as (
         coalesce(sum(tokens), 0)::bigint as total_tokens,
         count(*) filter (where event_type = 'agent.error') as error_count,
         avg(rating) filter (where event_type = 'message.rated') as satisfaction_score,
-        count(rating) filter (where event_type = 'message.rated') as rating_count
+        count(rating) filter (where event_type = 'message.rated') as rating_count,
+        coalesce(sum(cost_usd), 0)::double as total_cost_usd
     from agent_events
     group by organization_id, resource_id
 )

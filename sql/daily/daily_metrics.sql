@@ -1,7 +1,7 @@
 -- daily_metrics for one UTC day (metrics.md, section 2): one row per organisation with
--- a counted event. Response times are in ms.
+-- a counted event. Response times are in ms; costs from priced_events (section 8).
 with day_events as (
-    select * from events where event_date = $day
+    select * from priced_events where event_date = $day
 ),
 
 counted as (
@@ -24,7 +24,8 @@ final as (
         count(distinct resource_id) filter (where resource_type = 'agent') as agent_count,
         count(*) filter (where event_type = 'workflow.executed') as workflow_executions,
         count(*) filter (where event_type in ('agent.error', 'workflow.failed')) as error_count,
-        count(*) as event_count
+        count(*) as event_count,
+        coalesce(sum(cost_usd), 0)::double as total_cost_usd
     from counted
     group by organization_id
 )

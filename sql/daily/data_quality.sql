@@ -2,7 +2,7 @@
 -- counted or not, and may raise several issues. A property is "present" when its key
 -- exists with a non-null JSON value; present but NULL in the typed column means invalid.
 with day_events as (
-    select * from events where event_date = $day
+    select * from priced_events where event_date = $day
 ),
 
 present as (
@@ -29,7 +29,9 @@ issues as (
         ) as invalid_response_time,
         count(*) filter (
             where is_object and event_type = 'message.rated' and has_rating and rating is null
-        ) as invalid_rating
+        ) as invalid_rating,
+        count(*) filter (where tokens is not null and usd_per_million_tokens is null)
+            as unpriced_tokens
     from present
 ),
 

@@ -1,0 +1,256 @@
+"""Model costs (metrics.md, section 8): a price list, each event's cost, and what has none.
+
+Hand-built price files where 1,000,000 tokens cost the price itself, so every cost can be
+checked by eye.
+"""
+
+import dataclasses
+import datetime as dt
+import uuid
+
+import duckdb
+import pyarrow as pa
+import pytest
+from conftest import warehouse_resource
+from dagster import DagsterInstance, materialize
+from dagster._core.definitions.data_version import StaleStatus
+from dagster._utils.test.data_versions import get_stale_status_resolver
+from pyiceberg.io.pyarrow import schema_to_pyarrow
+
+from assets.costs import build_model_prices_asset
+from assets.daily_tables import build_daily_table_assets
+from assets.partitions import daily_partitions, partition_range_tags
+from assets.resources import SourceDatabase
+from pipelines.definitions import defs
+from warehouse.costs import PriceFileError, load_prices, prices_version
+from warehouse.settings import DEFAULT_MODEL_PRICES
+from warehouse.tables import COST_TABLES, DAILY_METRICS, EVENT_COUNTS
+
+ORG = uuid.UUID("00000000-0000-4000-8000-000000000001")
+AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
+HEADER = "model,effective_from,usd_per_million_tokens\n"
+PRICES = HEADER + "gpt-x,2025-03-01,2.00\ngpt-x,2025-03-03,5.00\nsmall,2025-03-02,0.50\n"
+COSTED = ("events", "model_prices", "daily_metrics", "agent_metrics", "data_quality", "model_usage")
+
+
+def price_file(tmp_path, text=PRICES, name="prices.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def event(day, tokens, model=None, **fields):
+    properties = {"tokens": tokens} if model is None else {"tokens": tokens, "model": model}
+    return {
+        "organization_id": ORG,
+        "event_type": "message.sent",
+        "created_at": f"{day} 10:00",
+        "properties": properties,
+        **fields,
+    }
+
+
+def run_costs(source, warehouse_dir, prices, first, last, names=COSTED, instance=None):
+    return materialize(
+        [asset for asset in defs.assets if asset.key.to_user_string() in names],
+        resources={
+            "source": SourceDatabase(dsn=source.dsn, table=source.table),
+            "warehouse": warehouse_resource(warehouse_dir, model_prices=str(prices)),
+        },
+        tags=partition_range_tags(first, last),
+        raise_on_error=False,
+        instance=instance,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("model,effective_from\ngpt-x,2025-03-01\n", "line 1 (the header) has no column usd_"),
+        (HEADER + "gpt-x,2025-03-01,2\ngpt-x,2025-03-02\n", "line 3 has 2 fields"),
+        (HEADER + "gpt-x,2025-03-01,-1\n", "line 2 has the negative price -1"),
+        (HEADER + "gpt-x,2025-03-01,cheap\n", "line 2 has the price 'cheap', not a number"),
+        (HEADER + "gpt-x,2025-03-01,\n", "line 2 has the price '', not a number"),
+        (HEADER + "gpt-x,2025-03-01,1\n\ngpt-x,2025-03-01,2\n", "line 4 repeats gpt-x from"),
+        (HEADER + "gpt-x,2025-02-30,1\n", "line 2 has effective_from '2025-02-30'"),
+        (HEADER + "gpt-x,1/3/2025,1\n", "line 2 has effective_from '1/3/2025'"),
+    ],
+)
+def test_a_malformed_price_file_is_refused_whole_naming_the_line(tmp_path, text, message):
+    path = price_file(tmp_path, text)
+    with pytest.raises(PriceFileError, match="refused") as refused:
+        load_prices(path)
+    assert message in str(refused.value)
+    assert str(path) in str(refused.value)
+
+
+def test_the_shipped_price_list_loads():
+    prices = load_prices(DEFAULT_MODEL_PRICES)
+    assert prices.num_rows >= 5
+    assert min(prices.column("usd_per_million_tokens").to_pylist()) > 0
+
+
+def test_a_malformed_price_file_stops_the_run_before_any_cost_table(
+    source, warehouse_dir, tmp_path
+):
+    source.insert(event("2025-03-01", 100, "gpt-x"))
+    bad = price_file(tmp_path, HEADER + "gpt-x,2025-03-01,-2\n")
+
+    result = run_costs(source, warehouse_dir, bad, "2025-03-01", "2025-03-01")
+
+    assert not result.success
+    [failure] = [
+        event.step_failure_data.user_failure_data.description
+        for event in result.all_events
+        if event.is_step_failure
+    ]
+    assert "line 2 has the negative price -2" in failure
+    materialized = {
+        event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
+    }
+    assert materialized == {"events"}
+
+
+def test_an_event_costs_its_tokens_at_its_models_latest_price_on_its_day(
+    source, warehouse_dir, tmp_path, query
+):
+    # gpt-x costs 2.00 from March 1 and 5.00 from March 3; small 0.50 from March 2
+    agent = {"resource_type": "agent", "resource_id": AGENT}
+    source.insert(
+        event("2025-03-01", 500_000, "gpt-x", **agent),  # 1.00
+        event("2025-03-02", 250_000, "gpt-x"),  # 0.50: March 1's price still applies
+        event("2025-03-02", 1_000_000, "small", **agent),  # 0.50
+        event("2025-03-03", 200_000, "gpt-x", **agent),  # 1.00 at the new price
+        event("2025-03-03", 200_000, "gpt-x", **agent),  # 1.00
+    )
+
+    assert run_costs(
+        source, warehouse_dir, price_file(tmp_path), "2025-03-01", "2025-03-03"
+    ).success
+
+    assert query("select date, total_cost_usd from daily_metrics order by date") == [
+        (dt.date(2025, 3, 1), pytest.approx(1.0)),
+        (dt.date(2025, 3, 2), pytest.approx(1.0)),
+        (dt.date(2025, 3, 3), pytest.approx(2.0)),
+    ]
+    assert query("select date, total_cost_usd from agent_metrics order by date") == [
+        (dt.date(2025, 3, 1), pytest.approx(1.0)),
+        (dt.date(2025, 3, 2), pytest.approx(0.5)),
+        (dt.date(2025, 3, 3), pytest.approx(2.0)),
+    ]
+    assert query(
+        "select date, model, event_count, total_tokens, cost_usd from model_usage order by all"
+    ) == [
+        (dt.date(2025, 3, 1), "gpt-x", 1, 500_000, pytest.approx(1.0)),
+        (dt.date(2025, 3, 2), "gpt-x", 1, 250_000, pytest.approx(0.5)),
+        (dt.date(2025, 3, 2), "small", 1, 1_000_000, pytest.approx(0.5)),
+        (dt.date(2025, 3, 3), "gpt-x", 2, 400_000, pytest.approx(2.0)),
+    ]
+    assert query(
+        "select model, effective_from, usd_per_million_tokens from model_prices order by all"
+    ) == [
+        ("gpt-x", dt.date(2025, 3, 1), 2.0),
+        ("gpt-x", dt.date(2025, 3, 3), 5.0),
+        ("small", dt.date(2025, 3, 2), 0.5),
+    ]
+
+
+def test_tokens_without_a_price_cost_nothing_and_count_as_unpriced_tokens(
+    source, warehouse_dir, tmp_path, query
+):
+    day = "2025-03-01"
+    source.insert(
+        event(day, 100, "gpt-x"),  # priced: 0.0002
+        event(day, 100),  # no model
+        event(day, 100, "unknown-model"),
+        event(day, 100, "small"),  # small's first price is March 2
+        event(day, 100, 42),  # a model that is not a JSON string is absent
+        event(day, 0, "unknown-model"),  # 0 valid tokens still raise the issue
+        event(day, 100, "unknown-model", organization_id=None),  # not counted, still an issue
+        event(day, "x", "unknown-model"),  # invalid tokens: invalid_tokens, not unpriced
+    )
+
+    assert run_costs(source, warehouse_dir, price_file(tmp_path), day, day).success
+
+    assert query("select count from data_quality where issue = 'unpriced_tokens'") == [(6,)]
+    assert query("select total_cost_usd from daily_metrics") == [(pytest.approx(0.0002),)]
+    assert query(
+        "select model, event_count, total_tokens, cost_usd from model_usage order by model"
+    ) == [
+        ("gpt-x", 1, 100, pytest.approx(0.0002)),
+        ("small", 1, 100, None),
+        ("unknown-model", 2, 100, None),
+        (None, 2, 200, None),
+    ]
+
+
+def test_total_cost_usd_is_added_to_an_existing_table_by_schema_evolution(lakehouse):
+    # daily_metrics as release 2 wrote it, before the column existed
+    old_spec = dataclasses.replace(
+        DAILY_METRICS,
+        columns=tuple(c for c in DAILY_METRICS.columns if c.name != "total_cost_usd"),
+    )
+    old_row = {name: None for name in old_spec.column_names}
+    old_row.update(organization_id=ORG.bytes, date=dt.date(2025, 3, 1), total_messages=3)
+    lakehouse.table(old_spec)
+    lakehouse.replace_partition(old_spec, dt.date(2025, 3, 1), _arrow(lakehouse, old_spec, old_row))
+    old_snapshot = lakehouse.table(old_spec).current_snapshot().snapshot_id
+
+    table = lakehouse.table(DAILY_METRICS)  # evolves the table: one new field, appended
+
+    assert table.schema().column_names == DAILY_METRICS.column_names
+    new_row = {**old_row, "date": dt.date(2025, 3, 2), "total_cost_usd": 1.5}
+    lakehouse.replace_partition(
+        DAILY_METRICS, dt.date(2025, 3, 2), _arrow(lakehouse, DAILY_METRICS, new_row)
+    )
+    with duckdb.connect() as connection:
+        lakehouse.register(connection, tables=[DAILY_METRICS])
+        assert connection.sql(
+            "select date, total_messages, total_cost_usd from daily_metrics order by date"
+        ).fetchall() == [(dt.date(2025, 3, 1), 3, None), (dt.date(2025, 3, 2), 3, 1.5)]
+    # the snapshot from before the evolution still reads, with its own schema
+    old = lakehouse.table(DAILY_METRICS).scan(snapshot_id=old_snapshot).to_arrow()
+    assert old.column("total_messages").to_pylist() == [3]
+
+
+def _arrow(lakehouse, spec, row):
+    schema = schema_to_pyarrow(lakehouse.table(spec).schema(), include_field_ids=False)
+    return pa.Table.from_pylist([row], schema=schema)
+
+
+def test_a_new_price_file_makes_every_cost_table_stale(source, warehouse_dir, tmp_path):
+    source.insert(event("2025-03-01", 100, "gpt-x"))
+    first = price_file(tmp_path)
+    second = price_file(tmp_path, PRICES.replace("2.00", "3.00"), name="new.csv")
+    assert prices_version(first) != prices_version(second)
+    partitions = daily_partitions(dt.date(2024, 1, 1))
+    instance = DagsterInstance.ephemeral()
+    before = [build_model_prices_asset(prices_version(first))]
+    before += build_daily_table_assets(partitions, prices_version(first))
+    events = [asset for asset in defs.assets if asset.key.to_user_string() == "events"]
+    resources = {
+        "source": SourceDatabase(dsn=source.dsn, table=source.table),
+        "warehouse": warehouse_resource(warehouse_dir, model_prices=str(first)),
+    }
+    assert materialize(
+        [*events, *before], resources=resources, partition_key="2025-03-01", instance=instance
+    ).success
+
+    def statuses(assets):
+        resolver = get_stale_status_resolver(instance, assets)
+        return {
+            key.to_user_string(): resolver.get_status(
+                key, None if key.to_user_string() == "model_prices" else "2025-03-01"
+            )
+            for key in (asset.key for asset in assets)
+            if key.to_user_string() != "events"
+        }
+
+    assert set(statuses([*events, *before]).values()) == {StaleStatus.FRESH}
+
+    after = [build_model_prices_asset(prices_version(second))]
+    after += build_daily_table_assets(partitions, prices_version(second))
+    now = statuses([*events, *after])
+    cost_tables = {"model_prices", *(spec.name for spec in COST_TABLES)}
+    assert {name for name, status in now.items() if status == StaleStatus.STALE} == cost_tables
+    assert now[EVENT_COUNTS.name] == StaleStatus.FRESH

@@ -46,7 +46,7 @@ def build_model_prices_asset(version: str) -> AssetsDefinition:
         except PriceFileError as error:
             raise Failure(description=str(error), allow_retries=False) from None
         publish_prices(warehouse.lakehouse(), prices)
-        refresh_views(context, warehouse)
+        refresh_views(context, warehouse, [MODEL_PRICES])
         context.log.info(f"model_prices: {prices.num_rows} prices from {path}")
         return MaterializeResult(
             data_version=DataVersion(prices_version(path)),

@@ -167,7 +167,13 @@ class Lake:
         return row
 
     def issues(self, case: Case) -> tuple[str, ...]:
-        rows = self.query("select issue from data_quality where date = ? order by issue", case)
+        """The day's validity issues (section 1); a price for valid tokens is section 8's,
+        tested in test_costs.py, so `unpriced_tokens` is left out here."""
+        rows = self.query(
+            "select issue from data_quality where date = ? and issue <> 'unpriced_tokens'"
+            " order by issue",
+            case,
+        )
         return tuple(issue for (issue,) in rows)
 
     def daily_metrics(self, case: Case) -> tuple[Any, ...]:

@@ -20,7 +20,13 @@ from assets.resources import Warehouse
 from warehouse.audits import audit_rows, invalid_shares
 from warehouse.daily_tables import MissingEventsError, compute_daily_table
 from warehouse.lakehouse import Lakehouse
-from warehouse.tables import DAILY_TABLES, DATA_QUALITY, EVENTS, TableSpec
+from warehouse.tables import (
+    DAILY_TABLES,
+    DATA_QUALITY,
+    EVENTS,
+    ORGANIZATION_TIMEZONES,
+    TableSpec,
+)
 from warehouse.views import connect
 
 
@@ -41,7 +47,8 @@ def build_daily_table_asset(
         description=spec.description,
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
-        deps=[EVENTS.name],
+        # data_quality counts each day's unknown organisation time zones too
+        deps=[EVENTS.name, *([ORGANIZATION_TIMEZONES.name] if spec is DATA_QUALITY else [])],
         kinds={"duckdb", "iceberg"},
         owners=OWNERS,
         metadata=definition_metadata(spec),

@@ -17,6 +17,7 @@ from assets.partitions import daily_partitions
 from assets.raw_events import build_events_asset
 from assets.reports import build_reports_asset
 from assets.resources import PruneDatabase, SourceDatabase, Warehouse
+from assets.timezones import build_timezone_assets
 from pipelines.freshness import build_freshness_checks, build_freshness_sensor
 from pipelines.retention import build_retention_jobs
 from pipelines.schedules import build_daily_job, build_daily_schedule
@@ -33,6 +34,7 @@ defs = Definitions(
         build_events_asset(partitions),
         *daily_table_assets,
         *build_insight_assets(partitions),
+        *build_timezone_assets(partitions),
         build_reports_asset(partitions),
     ],
     resources={
@@ -40,6 +42,7 @@ defs = Definitions(
             dsn=EnvVar("ANALYTICS_SOURCE_DSN"),
             table=settings.source_table,
             retries=settings.source_retries,
+            timezones_table=settings.org_timezones_table,
         ),
         "warehouse": Warehouse.from_settings(settings),
         "prune_database": PruneDatabase(

@@ -51,12 +51,10 @@ def parse_date(value: str, what: str) -> dt.date:
         raise ConfigurationError(f"{what} must be a date as YYYY-MM-DD, got {value!r}") from None
 
 
-def parse_qualified_table(value: str) -> tuple[str, str]:
+def parse_qualified_table(value: str, what: str = "ANALYTICS_SOURCE_TABLE") -> tuple[str, str]:
     """Splits `schema.table`; only plain identifiers are accepted, so quoting is never ambiguous."""
     if not _QUALIFIED_NAME.match(value):
-        raise ConfigurationError(
-            f"ANALYTICS_SOURCE_TABLE must be schema.table (plain identifiers), got {value!r}"
-        )
+        raise ConfigurationError(f"{what} must be schema.table (plain identifiers), got {value!r}")
     schema, table = value.split(".")
     return schema, table
 
@@ -182,6 +180,8 @@ class Settings:
     raw_retention_days: int = DEFAULT_RAW_RETENTION_DAYS
     source_retention_days: int = DEFAULT_SOURCE_RETENTION_DAYS
     source_retries: int = DEFAULT_SOURCE_RETRIES
+    # schema.table of the platform's organisation time zones; None: every organisation in UTC
+    org_timezones_table: str | None = None
     # S3 endpoint, region and keys of an s3:// warehouse (empty for a local one)
     object_storage: ObjectStorage = ObjectStorage()
 
@@ -198,6 +198,9 @@ class Settings:
             os.environ.get("ANALYTICS_WAREHOUSE_DIR") or str(DEFAULT_WAREHOUSE_DIR)
         )
         catalog_uri = os.environ.get("ANALYTICS_CATALOG_URI")
+        timezones_table = os.environ.get("ANALYTICS_ORG_TIMEZONES_TABLE") or None
+        if timezones_table:
+            parse_qualified_table(timezones_table, "ANALYTICS_ORG_TIMEZONES_TABLE")
         return cls(
             source_table=table,
             warehouse_location=location,
@@ -218,6 +221,7 @@ class Settings:
                 "ANALYTICS_SOURCE_RETRIES",
                 "retries",
             ),
+            org_timezones_table=timezones_table,
             object_storage=ObjectStorage.from_environment() if is_s3(location) else ObjectStorage(),
             **_operations_settings(int(late_days_text)),
         )

@@ -161,9 +161,15 @@ DATA_QUALITY = TableSpec(
             "issue",
             "VARCHAR",
             "missing_organization_id, missing_event_type, missing_agent_id, "
-            "malformed_properties, invalid_tokens, invalid_response_time or invalid_rating.",
+            "malformed_properties, invalid_tokens, invalid_response_time, invalid_rating or "
+            "invalid_timezone.",
         ),
-        Column("count", "BIGINT", "Events of the day raising the issue."),
+        Column(
+            "count",
+            "BIGINT",
+            "Events of the day raising the issue (invalid_timezone: organisations with events "
+            "that day whose configured time zone is unknown).",
+        ),
     ),
 )
 
@@ -247,6 +253,47 @@ TOP_AGENTS = TableSpec(
     ),
 )
 
+_TIMEZONE = Column(
+    "timezone",
+    "VARCHAR",
+    "IANA time zone the day was computed in (UTC for a missing or unknown name).",
+)
+_LOCAL_DATE = Column("date", "DATE", "The organisation's local calendar day of the events.")
+
+
+def _local_twin(spec: TableSpec) -> TableSpec:
+    """A daily table computed over each organisation's local days: same columns plus timezone."""
+    columns = tuple(_LOCAL_DATE if column.name == "date" else column for column in spec.columns)
+    return TableSpec(
+        name=f"{spec.name}_local",
+        description=(
+            f"{spec.name} over each organisation's local calendar day (events in [local "
+            "midnight, next local midnight) of its time zone), plus the zone."
+        ),
+        key=spec.key,
+        columns=(*columns, _TIMEZONE),
+    )
+
+
+ORGANIZATION_TIMEZONES = TableSpec(
+    name="organization_timezones",
+    description=(
+        "The time zone of every organisation with events on a UTC day, as the platform's "
+        "table (ANALYTICS_ORG_TIMEZONES_TABLE) named it when the day was processed."
+    ),
+    key=("organization_id", "date"),
+    columns=(
+        _ORG,
+        _DATE,
+        Column(
+            "configured_timezone",
+            "VARCHAR",
+            "The name in the platform's table; NULL when the organisation is not in it.",
+        ),
+        _TIMEZONE,
+    ),
+)
+
 DAILY_TABLES = (
     DAILY_METRICS,
     AGENT_METRICS,
@@ -256,4 +303,20 @@ DAILY_TABLES = (
     DAILY_MEASUREMENTS,
 )
 INSIGHT_TABLES = (PERIOD_COMPARISON, TOP_AGENTS)
-LAKE_TABLES = (EVENTS, *DAILY_TABLES, *INSIGHT_TABLES)
+DAILY_METRICS_LOCAL = _local_twin(DAILY_METRICS)
+AGENT_METRICS_LOCAL = _local_twin(AGENT_METRICS)
+EVENT_COUNTS_LOCAL = _local_twin(EVENT_COUNTS)
+# Each local table and the UTC table it is the twin of (same columns, same SQL).
+LOCAL_TWINS = {
+    DAILY_METRICS_LOCAL: DAILY_METRICS,
+    AGENT_METRICS_LOCAL: AGENT_METRICS,
+    EVENT_COUNTS_LOCAL: EVENT_COUNTS,
+}
+LOCAL_TABLES = tuple(LOCAL_TWINS)
+LAKE_TABLES = (
+    EVENTS,
+    *DAILY_TABLES,
+    *INSIGHT_TABLES,
+    ORGANIZATION_TIMEZONES,
+    *LOCAL_TABLES,
+)

@@ -6,8 +6,12 @@ and the local tables (the assets section 7 needs), and the tests read the publis
 `analytics.duckdb`.
 """
 
+import os
+import subprocess
+import sys
 import uuid
 
+import duckdb
 import psycopg
 import pytest
 from dagster import materialize
@@ -298,3 +302,116 @@ def test_a_month_of_local_days_matches_postgres_at_time_zone(
         " where date between '2025-04-01' and '2025-04-30'"
     )
     assert event_total == [(sum(row[7] for row in expected),)]
+
+
+USER_A = uuid.UUID("00000000-0000-4000-8000-0000000001aa")
+USER_B = uuid.UUID("00000000-0000-4000-8000-0000000001bb")
+USER_C = uuid.UUID("00000000-0000-4000-8000-0000000001cc")
+
+
+def around_los_angeles_dst(source):
+    """Four events of Los Angeles around its local midnights of 2025-03-09."""
+    received = "message.received"
+    source.insert(
+        # local 03-08 23:30 PST
+        message(
+            LOS_ANGELES,
+            "2025-03-09 07:30:00",
+            event_type=received,
+            user_id=USER_A,
+            properties={"responseTime": 100},
+        ),
+        # local 03-09 01:00 PST
+        message(
+            LOS_ANGELES,
+            "2025-03-09 09:00:00",
+            event_type=received,
+            user_id=USER_B,
+            properties={"responseTime": 200},
+        ),
+        # local 03-09 23:30 PDT
+        message(
+            LOS_ANGELES,
+            "2025-03-10 06:30:00",
+            event_type=received,
+            user_id=USER_A,
+            properties={"responseTime": 300},
+        ),
+        # local 03-10 01:00 PDT
+        message(
+            LOS_ANGELES, "2025-03-10 08:00:00", event_type="conversation.started", user_id=USER_A
+        ),
+    )
+
+
+def test_overview_local_compares_local_days(source, run_timezones, query):
+    around_los_angeles_dst(source)
+    run_timezones("2025-03-08", "2025-03-11")
+
+    rows = query(
+        "select metric, current_value, previous_value, timezone"
+        " from overview_local('2025-03-09', '2025-03-10') order by metric"
+    )
+    # current: local 03-09 and 03-10 (3 events: users B, A, A); previous: local
+    # 03-07 and 03-08 (1 event: user A); response times 200 and 300 against 100
+    assert rows == [
+        ("agent_count", 0.0, 0.0, "America/Los_Angeles"),
+        ("avg_response_time", 250.0, 100.0, "America/Los_Angeles"),
+        ("error_count", 0.0, 0.0, "America/Los_Angeles"),
+        ("p95_response_time", 295.0, 100.0, "America/Los_Angeles"),
+        ("total_conversations", 1.0, 0.0, "America/Los_Angeles"),
+        ("total_messages", 2.0, 1.0, "America/Los_Angeles"),
+        ("total_tokens", 0.0, 0.0, "America/Los_Angeles"),
+        ("unique_users", 2.0, 1.0, "America/Los_Angeles"),  # A and B, not 2 + 1 daily
+        ("workflow_executions", 0.0, 0.0, "America/Los_Angeles"),
+    ]
+
+
+def test_usage_trends_local_zero_fills_each_local_day(source, run_timezones, query):
+    around_los_angeles_dst(source)
+    run_timezones("2025-03-08", "2025-03-11")
+
+    assert query(
+        "select date::varchar, total_messages, total_conversations, unique_users, timezone"
+        " from usage_trends_local('2025-03-07', '2025-03-10')"
+    ) == [
+        ("2025-03-07", 0, 0, 0, "America/Los_Angeles"),
+        ("2025-03-08", 1, 0, 1, "America/Los_Angeles"),
+        ("2025-03-09", 2, 0, 2, "America/Los_Angeles"),
+        ("2025-03-10", 0, 1, 1, "America/Los_Angeles"),
+    ]
+
+
+def test_the_demo_gives_its_organisations_zones(source, tmp_path):
+    environment = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
+    environment.pop("ANALYTICS_ORG_TIMEZONES_TABLE", None)
+    environment.update(
+        ANALYTICS_SOURCE_DSN=source.dsn,
+        ANALYTICS_SOURCE_TABLE=source.table,
+        ANALYTICS_WAREHOUSE_DIR=str(tmp_path / "warehouse"),
+        DAGSTER_HOME=str(tmp_path / "dagster_home"),
+    )
+    arguments = ["demo", "--seed", "--days", "3", "--events-per-day", "300"]
+    demo = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr
+
+    with duckdb.connect(str(tmp_path / "warehouse" / "analytics.duckdb"), read_only=True) as db:
+        zones = db.sql("select distinct timezone from daily_metrics_local order by 1").fetchall()
+        invalid = db.sql(
+            "select count(*) from data_quality where issue = 'invalid_timezone'"
+        ).fetchall()
+    # organisation 4's unknown name and organisations 5 and 6 (not listed) are in UTC
+    assert zones == [
+        ("America/Los_Angeles",),
+        ("Asia/Kolkata",),
+        ("Australia/Lord_Howe",),
+        ("UTC",),
+    ]
+    assert invalid == [(3,)]  # once on each of the three UTC days

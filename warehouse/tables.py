@@ -306,11 +306,17 @@ INSIGHT_TABLES = (PERIOD_COMPARISON, TOP_AGENTS)
 DAILY_METRICS_LOCAL = _local_twin(DAILY_METRICS)
 AGENT_METRICS_LOCAL = _local_twin(AGENT_METRICS)
 EVENT_COUNTS_LOCAL = _local_twin(EVENT_COUNTS)
+# the compact layers over local days: exact distinct users, averages and percentiles of
+# any range of local days (overview_local)
+DAILY_ACTIVE_USERS_LOCAL = _local_twin(DAILY_ACTIVE_USERS)
+DAILY_MEASUREMENTS_LOCAL = _local_twin(DAILY_MEASUREMENTS)
 # Each local table and the UTC table it is the twin of (same columns, same SQL).
 LOCAL_TWINS = {
     DAILY_METRICS_LOCAL: DAILY_METRICS,
     AGENT_METRICS_LOCAL: AGENT_METRICS,
     EVENT_COUNTS_LOCAL: EVENT_COUNTS,
+    DAILY_ACTIVE_USERS_LOCAL: DAILY_ACTIVE_USERS,
+    DAILY_MEASUREMENTS_LOCAL: DAILY_MEASUREMENTS,
 }
 LOCAL_TABLES = tuple(LOCAL_TWINS)
 LAKE_TABLES = (

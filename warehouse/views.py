@@ -73,7 +73,12 @@ def _guard_ddl(database: Path) -> str:
 def views_ddl(lakehouse: Lakehouse, database: Path) -> str:
     """Every view and macro of `analytics.duckdb` over the tables' current snapshots."""
     views = [_view_ddl(spec, lakehouse.data_files(spec)) for spec in LAKE_TABLES]
-    return "\n".join([_guard_ddl(database), *views, load_sql("catalog/macros")])
+    return "\n".join([_guard_ddl(database), *views, catalog_macros()])
+
+
+def catalog_macros() -> str:
+    """The contract's macros: the UTC ones, then those over local days that reuse them."""
+    return "\n".join([load_sql("catalog/macros"), load_sql("catalog/macros_local")])
 
 
 @contextmanager
@@ -133,5 +138,5 @@ def connect(
     """
     connection = duckdb.connect()
     lakehouse.register(connection, first, last, as_of=as_of)
-    connection.execute(load_sql("catalog/macros"))
+    connection.execute(catalog_macros())
     return connection

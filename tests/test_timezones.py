@@ -20,6 +20,7 @@ from assets.partitions import partition_range_tags
 from assets.resources import SourceDatabase
 from pipelines.definitions import defs
 from tests.conftest import warehouse_resource
+from warehouse.settings import ConfigurationError, Settings
 from warehouse.source import SourceError
 from warehouse.tables import DATA_QUALITY, EVENTS, LOCAL_TABLES, ORGANIZATION_TIMEZONES
 from warehouse.timezones import read_org_timezones
@@ -415,3 +416,33 @@ def test_the_demo_gives_its_organisations_zones(source, tmp_path):
         ("UTC",),
     ]
     assert invalid == [(3,)]  # once on each of the three UTC days
+
+
+def test_a_zone_change_takes_effect_on_reprocessed_days(source, zones_table, run_timezones, query):
+    source.insert(
+        message(LOS_ANGELES, "2025-03-08 12:00:00"),  # LA 03-08 04:00; Kolkata 03-08 17:30
+        message(LOS_ANGELES, "2025-03-09 20:00:00"),  # LA 03-09 13:00; Kolkata 03-10 01:30
+    )
+    run_timezones("2025-03-07", "2025-03-10")
+    source.execute(
+        f"update {zones_table} set timezone = 'Asia/Kolkata'"
+        f" where organization_id = '{LOS_ANGELES}'"
+    )
+    run_timezones("2025-03-09", "2025-03-11")  # the late window: 03-08 is not re-processed
+
+    # 03-08 keeps the zone it was computed in; 03-09 is restated in Kolkata's time (no
+    # event), and the second event now falls on Kolkata's 03-10
+    assert local_days(query, LOS_ANGELES) == [
+        ("2025-03-08", "America/Los_Angeles", 1),
+        ("2025-03-10", "Asia/Kolkata", 1),
+    ]
+
+
+def test_a_malformed_timezones_table_variable_is_refused(monkeypatch):
+    monkeypatch.setenv("ANALYTICS_ORG_TIMEZONES_TABLE", "zones")
+
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_environment()
+    assert str(raised.value) == (
+        "ANALYTICS_ORG_TIMEZONES_TABLE must be schema.table (plain identifiers), got 'zones'"
+    )

@@ -65,7 +65,8 @@ def build_daily_table_asset(
             raise Failure(description=str(error), allow_retries=False) from None
         results = check_results(spec, published.audits)
         if spec is DATA_QUALITY:
-            with connect(lakehouse, min(days), max(days)) as connection:
+            quality_tables = [EVENTS, DATA_QUALITY]
+            with connect(lakehouse, min(days), max(days), tables=quality_tables) as connection:
                 largest, over = invalid_shares(connection, warehouse.max_invalid_share)
             results.append(invalid_share_result(warehouse.max_invalid_share, largest, over))
         return MaterializeResult(

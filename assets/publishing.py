@@ -48,13 +48,15 @@ def publish_days(
         raise Failure(description=str(error), allow_retries=False) from None
     finally:
         if published.rows_per_day:
-            refresh_views(context, warehouse)
+            refresh_views(context, warehouse, [spec])
     return published
 
 
-def refresh_views(context: AssetExecutionContext, warehouse: Warehouse) -> None:
-    """Rebuilds analytics.duckdb over the new snapshots (a warning where it cannot be)."""
+def refresh_views(
+    context: AssetExecutionContext, warehouse: Warehouse, tables: list[TableSpec]
+) -> None:
+    """Refreshes analytics.duckdb over the new snapshots (a warning where it cannot be)."""
     try:
-        publish_views(warehouse.lakehouse(), warehouse.local_path)
+        publish_views(warehouse.lakehouse(), warehouse.local_path, tables)
     except ViewsNotBuilt as error:
         context.log.warning(str(error))

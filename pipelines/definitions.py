@@ -9,6 +9,8 @@ would cost more than most steps take.
 
 from __future__ import annotations
 
+import os
+
 from dagster import Definitions, EnvVar, in_process_executor
 
 from assets.daily_tables import build_daily_table_assets
@@ -22,6 +24,13 @@ from pipelines.freshness import build_freshness_checks, build_freshness_sensor
 from pipelines.retention import build_retention_jobs
 from pipelines.schedules import build_daily_job, build_daily_schedule
 from warehouse.settings import Settings
+
+
+def secret_variable(name: str) -> EnvVar | str:
+    """A secret by variable name (its value never shows in the UI); "" when unset, so the
+    step that needs it fails with its own sentence instead of Dagster's config trace."""
+    return EnvVar(name) if os.environ.get(name) else ""
+
 
 settings = Settings.from_environment()
 partitions = daily_partitions(settings.start_date)
@@ -39,14 +48,14 @@ defs = Definitions(
     ],
     resources={
         "source": SourceDatabase(
-            dsn=EnvVar("ANALYTICS_SOURCE_DSN"),
+            dsn=secret_variable("ANALYTICS_SOURCE_DSN"),
             table=settings.source_table,
             retries=settings.source_retries,
             timezones_table=settings.org_timezones_table,
         ),
         "warehouse": Warehouse.from_settings(settings),
         "prune_database": PruneDatabase(
-            dsn=EnvVar("ANALYTICS_PRUNE_DSN"), table=settings.source_table
+            dsn=secret_variable("ANALYTICS_PRUNE_DSN"), table=settings.source_table
         ),
     },
     asset_checks=freshness_checks,

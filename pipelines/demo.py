@@ -29,16 +29,16 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from pipelines.materialize import materialise_range, use_persistent_instance
 from warehouse.demo_events import create_demo_timezones, create_events_table, seed_demo_events
 from warehouse.lakehouse import lakehouse_from_settings
 from warehouse.settings import PROJECT_ROOT, Settings
 from warehouse.source import SourceError, check_source_table, utc_day_window
 from warehouse.sql_files import source_statement
+from warehouse.tables import DAILY_METRICS
 from warehouse.views import connect, duckdb_path
 
 EMBEDDED_POSTGRES_DIR = PROJECT_ROOT / "data" / "postgres"
-DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster"
-INSTANCE_SETTINGS = PROJECT_ROOT / "deploy" / "dagster.yaml"
 DEFAULT_DAYS = 60
 DEFAULT_EVENTS_PER_DAY = 10_000
 LOCAL_POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
@@ -115,35 +115,6 @@ def seed_empty_days(
         seed_demo_events(dsn, qualified_table, start, length, events_per_day)
 
 
-def use_persistent_instance() -> Path:
-    """DAGSTER_HOME, made ready: the project's `.dagster/` unless set, with its settings."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME)))
-    home.mkdir(parents=True, exist_ok=True)
-    settings_file = home / "dagster.yaml"
-    if not settings_file.exists():
-        settings_file.write_text(INSTANCE_SETTINGS.read_text())
-    return home
-
-
-def materialise_range(first: dt.date, last: dt.date) -> None:
-    """Runs every asset over [first, last] as one single-run backfill, in this process."""
-    from dagster import DagsterInstance
-
-    from assets.partitions import partition_range_tags
-    from pipelines.definitions import defs
-
-    job = defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(
-        instance=DagsterInstance.get(),
-        tags=partition_range_tags(first, last),
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        raise_on_error=False,
-    )
-    if not result.success:
-        failures = [event.message for event in result.all_events if event.is_step_failure]
-        raise SystemExit("The demo run failed:\n" + "\n".join(str(f) for f in failures))
-
-
 def print_summary(settings: Settings, first: dt.date, last: dt.date) -> None:
     analytics = duckdb_path(settings.local_dir)
     print(
@@ -153,7 +124,7 @@ def print_summary(settings: Settings, first: dt.date, last: dt.date) -> None:
     )
     print(f"Busiest organisations, {first} to {last}:")
     lakehouse = lakehouse_from_settings(settings)
-    with connect(lakehouse, first, last) as connection:
+    with connect(lakehouse, first, last, tables=[DAILY_METRICS]) as connection:
         connection.sql(
             "select organization_id, sum(total_messages)::bigint as messages,"
             " sum(total_conversations)::bigint as conversations,"
@@ -203,6 +174,6 @@ def run_demo(options: DemoOptions) -> None:
         f"Materialising {first} to {last} ({options.days} days) through Dagster, one "
         f"single-run backfill recorded in DAGSTER_HOME={home}."
     )
-    materialise_range(first, last)
+    materialise_range(first, last, log_level="WARNING")  # 60 days x 10 tables: quiet
     print_summary(settings, first, last)
     print(f"\nSee the runs, checks and metadata: DAGSTER_HOME={home} .venv/bin/dagster dev")

@@ -104,15 +104,40 @@ def build_retention_jobs(settings: Settings) -> list[JobDefinition]:
         prune_database: PruneDatabase,
         warehouse: Warehouse,
     ) -> Output[dict[str, int]]:
-        """Prunes day by day, oldest first; fails at the end if any day refused to reconcile."""
+        """Prunes day by day, oldest first; fails at the end if any day refused to reconcile.
+
+        A day whose source holds fewer rows than the lake had rows arrive after it was
+        pruned: re-extracting it would shrink the lake (the shrink guard refuses), so
+        those late rows are reported and left in the source, and the job does not fail.
+        """
+        if not prune_database.dsn:
+            raise Failure(
+                description=(
+                    "ANALYTICS_PRUNE_DSN is not set: prune_source is off until it names a role "
+                    "that may delete from the source table"
+                ),
+                allow_retries=False,
+            )
         keep_days = settings.source_retention_days
         lakehouse = warehouse.lakehouse()
         cutoff = _now().date() - dt.timedelta(days=keep_days)
         pruned: dict[str, int] = {}
         refused: dict[str, dict[str, int | None]] = {}
+        late_after_prune: dict[str, dict[str, int | None]] = {}
         for day in source_days_before(prune_database.dsn, prune_database.table, cutoff):
             counts = reconcile_day(prune_database.dsn, prune_database.table, lakehouse, day)
             if counts.source_rows == 0:
+                continue
+            if counts.lake_rows is not None and counts.source_rows < counts.lake_rows:
+                context.log.warning(
+                    f"{day}: {counts.source_rows} rows reached the source after the day was "
+                    f"pruned; the lake keeps its {counts.lake_rows} rows and the late rows stay "
+                    "in the source (re-extracting the day would shrink the lake, so it is refused)"
+                )
+                late_after_prune[day.isoformat()] = {
+                    "source": counts.source_rows,
+                    "lake": counts.lake_rows,
+                }
                 continue
             if not counts.reconciles:
                 context.log.warning(
@@ -137,12 +162,13 @@ def build_retention_jobs(settings: Settings) -> list[JobDefinition]:
             "rows": MetadataValue.int(sum(pruned.values())),
             "rows_per_day": MetadataValue.json(pruned),
             "refused_days": MetadataValue.json(refused),
+            "late_rows_after_prune": MetadataValue.json(late_after_prune),
         }
         if refused:
             raise Failure(
                 description=(
-                    f"{len(refused)} days do not reconcile with the lake and were left in the "
-                    "source: re-materialise them, then prune again."
+                    f"{len(refused)} days have rows the lake lacks and were left in the source: "
+                    "materialise them (the lake only grows), then prune again."
                 ),
                 metadata=metadata,
                 allow_retries=False,

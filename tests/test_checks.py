@@ -1,19 +1,35 @@
+"""Write, audit, publish (metrics.md, section 6): a day is visible only once its checks pass.
+
+The unit tests audit hand-built rows with `warehouse.audits.audit_rows`; the others let
+Dagster run every asset against a real PostgreSQL table and read the published
+`analytics.duckdb`.
+"""
+
 import datetime as dt
 import uuid
 
 import duckdb
 import psycopg
-from dagster import AssetCheckSeverity, AssetKey, materialize
-from pipelines.resources import SourceDatabase, Warehouse
+from conftest import warehouse_resource
+from dagster import AssetCheckSeverity, materialize
 from psycopg import sql
-from warehouse.lake import partition_path
 
-from assets.checks import COUNTS_CHECK, INVALID_SHARE_CHECK, KEY_CHECK, check_daily_table
+from assets.resources import SourceDatabase
 from pipelines.definitions import defs
-from warehouse.tables import DAILY_METRICS, DAILY_TABLES, DATA_QUALITY, EVENTS
+from warehouse.audits import (
+    COUNTS_CHECK,
+    INVALID_SHARE_CHECK,
+    KEY_CHECK,
+    RECONCILIATION_CHECK,
+    SHRINK_CHECK,
+    audit_rows,
+)
+from warehouse.settings import Settings
+from warehouse.tables import DAILY_METRICS, DAILY_TABLES, DATA_QUALITY, EVENTS, LAKE_TABLES
 
 ORG = uuid.UUID("00000000-0000-4000-8000-000000000001")
 DAY = dt.date(2025, 3, 1)
+ALLOW_SHRINK = {"ops": {"events": {"config": {"allow_shrink": True}}}}
 
 
 def evaluations(result):
@@ -23,53 +39,72 @@ def evaluations(result):
     }
 
 
-def write_partition(warehouse_dir, table, query):
-    path = partition_path(warehouse_dir, table, DAY)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def details(evaluation, day=DAY):
+    """What a check found on one day of the run."""
+    return evaluation.metadata["details_per_day"].value[day.isoformat()]
+
+
+def failure_description(result):
+    """The description of the one step that failed; the steps after it are only skipped."""
+    (failure,) = result.get_step_failure_events()
+    return failure.step_failure_data.user_failure_data.description
+
+
+def computed_rows(query):
+    """A table computed by DuckDB, as a daily table's SQL hands it to the audits."""
     with duckdb.connect() as connection:
-        connection.execute(f"copy ({query}) to '{path}' (format parquet)")
+        return connection.sql(query).to_arrow_table()
+
+
+def event(created_at, **fields):
+    return {
+        "organization_id": ORG,
+        "event_type": "message.sent",
+        "created_at": created_at,
+        **fields,
+    }
 
 
 def test_a_clean_day_passes_every_check_and_reports_its_figures(source, run_pipeline):
-    source.insert(
-        {"organization_id": ORG, "event_type": "message.sent", "created_at": "2025-03-01 10:00"},
-        {"organization_id": ORG, "event_type": "message.sent", "created_at": "2025-03-01 11:00"},
-    )
+    source.insert(event("2025-03-01 10:00"), event("2025-03-01 11:00"))
     checks = evaluations(run_pipeline("2025-03-01"))
     for spec in DAILY_TABLES:
         assert checks[(spec.name, KEY_CHECK)].passed
-        assert checks[(spec.name, KEY_CHECK)].metadata["duplicate_keys"].value == 0
+        assert details(checks[(spec.name, KEY_CHECK)])["duplicate_keys"] == 0
     assert checks[(DAILY_METRICS.name, COUNTS_CHECK)].passed
-    negative = checks[(DAILY_METRICS.name, COUNTS_CHECK)].metadata["negative_rows_per_column"]
-    assert negative.value["total_messages"] == 0
+    negative = details(checks[(DAILY_METRICS.name, COUNTS_CHECK)])["negative_rows_per_column"]
+    assert negative["total_messages"] == 0
     assert checks[(DATA_QUALITY.name, INVALID_SHARE_CHECK)].passed
+    assert details(checks[(EVENTS.name, RECONCILIATION_CHECK)]) == {
+        "source_rows": 2,
+        "extracted_rows": 2,
+    }
+    assert checks[(EVENTS.name, SHRINK_CHECK)].passed
 
 
-def test_duplicate_keys_fail_the_key_check(tmp_path):
-    write_partition(
-        tmp_path,
-        DAILY_METRICS.name,
+def test_duplicate_keys_fail_the_key_check():
+    rows = computed_rows(
         f"select '{ORG}'::uuid as organization_id, date '{DAY}' as date, 1::bigint as event_count"
-        " from range(2)",
+        " from range(2)"
     )
-    key_check, counts_check = check_daily_table(DAILY_METRICS, tmp_path, [DAY], 0.05)
+    key_check, counts_check = audit_rows(DAILY_METRICS, DAY, rows)
+    assert key_check.check == KEY_CHECK
     assert not key_check.passed
-    assert key_check.metadata["duplicate_keys"].value == 1
-    assert key_check.metadata["duplicate_rows"].value == 2
+    assert key_check.details["duplicate_keys"] == 1
+    assert key_check.details["duplicate_rows"] == 2
     assert counts_check.passed
 
 
-def test_a_negative_count_fails_the_counts_check(tmp_path):
-    write_partition(
-        tmp_path,
-        DAILY_METRICS.name,
+def test_a_negative_count_fails_the_counts_check():
+    rows = computed_rows(
         f"select '{ORG}'::uuid as organization_id, date '{DAY}' as date,"
-        " -1::bigint as total_tokens, 3::bigint as event_count",
+        " -1::bigint as total_tokens, 3::bigint as event_count"
     )
-    key_check, counts_check = check_daily_table(DAILY_METRICS, tmp_path, [DAY], 0.05)
+    key_check, counts_check = audit_rows(DAILY_METRICS, DAY, rows)
     assert key_check.passed
+    assert counts_check.check == COUNTS_CHECK
     assert not counts_check.passed
-    assert counts_check.metadata["negative_rows_per_column"].value == {
+    assert counts_check.details["negative_rows_per_column"] == {
         "total_tokens": 1,
         "event_count": 0,
     }
@@ -79,11 +114,7 @@ def invalid_day(source):
     """Ten events of which two lack an organisation: a 20 % share of one issue."""
     source.insert(
         *[
-            {
-                "organization_id": None if number < 2 else ORG,
-                "event_type": "message.sent",
-                "created_at": f"2025-03-01 10:{number:02d}",
-            }
+            event(f"2025-03-01 10:{number:02d}", organization_id=None if number < 2 else ORG)
             for number in range(10)
         ]
     )
@@ -109,28 +140,38 @@ def test_a_high_invalid_share_warns_but_publishes_the_day(source, run_pipeline, 
     assert query("select event_count from daily_metrics") == [(8,)]
 
 
-def test_the_invalid_share_threshold_is_configurable(source, run_pipeline, monkeypatch):
+def test_the_invalid_share_threshold_is_configurable(source, warehouse_dir, monkeypatch):
     monkeypatch.setenv("ANALYTICS_MAX_INVALID_SHARE", "0.25")
     invalid_day(source)
-    check = evaluations(run_pipeline("2025-03-01"))[(DATA_QUALITY.name, INVALID_SHARE_CHECK)]
+    # The definitions read the settings once; these resources are built as they build theirs.
+    settings = Settings.from_environment()
+    result = materialize(
+        list(defs.assets or []),
+        resources={
+            "source": SourceDatabase(dsn=source.dsn, table=source.table),
+            "warehouse": warehouse_resource(
+                warehouse_dir, max_invalid_share=settings.max_invalid_share
+            ),
+        },
+        partition_key="2025-03-01",
+    )
+    check = evaluations(result)[(DATA_QUALITY.name, INVALID_SHARE_CHECK)]
     assert check.passed
     assert check.metadata["max_invalid_share"].value == 0.25
 
 
-def test_a_short_extraction_blocks_every_daily_table(source, warehouse_dir):
-    """The blocking `lake_rows_match_source` check stops the daily tables.
+def test_a_short_extraction_blocks_every_table(source, warehouse_dir, lakehouse):
+    """The blocking `lake_rows_match_source` check stops the day before anything is published.
 
     A lake shorter than its source is made deterministic with a view as the source
-    table: its rows exist only for the first statement of a transaction (a volatile
-    function counts statements in a transaction-local setting, which a read-only
-    session may still set). Of the extraction's copy and count, read in one snapshot,
-    the first sees the day's event and the second sees none, so lake and source
-    disagree by one on every run: a source that changes under a snapshot, which is
-    what the check is there for.
+    table: its rows exist only for the first statement of a transaction that reads it
+    (a volatile function counts those statements in a transaction-local setting, which
+    a read-only session may still set). Of the extraction's copy and count, read in one
+    snapshot, the first sees the day's event and the second sees none, so lake and
+    source disagree by one on every run: a source that changes under a snapshot, which
+    is what the check is there for.
     """
-    source.insert(
-        {"organization_id": ORG, "event_type": "message.sent", "created_at": "2025-03-01 10:00"},
-    )
+    source.insert(event("2025-03-01 10:00"))
     schema, table = source.table.split(".")
     with psycopg.connect(source.dsn, autocommit=True) as connection:
         connection.execute(
@@ -153,19 +194,74 @@ def test_a_short_extraction_blocks_every_daily_table(source, warehouse_dir):
         list(defs.assets or []),
         resources={
             "source": SourceDatabase(dsn=source.dsn, table=f"{schema}.shrinking_events"),
-            "warehouse": Warehouse(directory=str(warehouse_dir)),
+            "warehouse": warehouse_resource(warehouse_dir),
         },
         partition_key="2025-03-01",
         raise_on_error=False,
     )
 
-    reconciliation = evaluations(result)[(EVENTS.name, "lake_rows_match_source")]
-    assert not reconciliation.passed
-    (counts,) = reconciliation.metadata["mismatched_days"].value.values()
-    assert sorted(counts.values()) == [0, 1]
-    materialized = {
-        event.asset_key for event in result.get_asset_materialization_events() if event.asset_key
-    }
-    assert materialized == {AssetKey(EVENTS.name)}
-    for spec in DAILY_TABLES:
-        assert not partition_path(warehouse_dir, spec.name, DAY).exists()
+    assert not result.success
+    assert failure_description(result).startswith(
+        f"events for 2025-03-01: blocking check {RECONCILIATION_CHECK} failed"
+        " (source_rows 0, extracted_rows 1)"
+    )
+    assert result.get_asset_materialization_events() == []
+    for spec in LAKE_TABLES:
+        assert lakehouse.published_rows(spec, DAY) is None
+
+
+def test_a_day_failing_a_blocking_check_is_not_published_and_the_run_names_day_and_check(
+    source, run_pipeline, query
+):
+    first, second, third = (uuid.uuid4() for _ in range(3))
+    source.insert(
+        event("2025-03-01 10:00", id=first),
+        event("2025-03-01 11:00", id=second),
+        event("2025-03-01 12:00", id=third),
+    )
+    assert run_pipeline("2025-03-01").success
+    source.execute(f"delete from {{table}} where id in ('{second}', '{third}')")
+
+    refused = run_pipeline("2025-03-01", raise_on_error=False)
+
+    assert not refused.success
+    message = failure_description(refused)
+    assert message.startswith(f"events for 2025-03-01: blocking check {SHRINK_CHECK} failed")
+    assert "published_rows 3" in message
+    assert "source_rows 1" in message
+    assert query("select count(*) from events") == [(3,)]
+    assert query("select event_count from daily_metrics") == [(3,)]
+
+    assert run_pipeline("2025-03-01", run_config=ALLOW_SHRINK).success
+
+    assert query("select id from events") == [(first,)]
+    assert query("select event_count from daily_metrics") == [(1,)]
+
+
+def test_a_range_failing_on_its_second_day_leaves_the_first_published_and_the_rest_as_they_were(
+    source, run_pipeline, query
+):
+    second_day = [uuid.uuid4(), uuid.uuid4()]
+    source.insert(
+        event("2025-03-01 10:00"),
+        event("2025-03-01 11:00"),
+        event("2025-03-02 10:00", id=second_day[0]),
+        event("2025-03-02 11:00", id=second_day[1]),
+        event("2025-03-03 10:00"),
+        event("2025-03-03 11:00"),
+    )
+    assert run_pipeline("2025-03-01", "2025-03-03").success
+    counts = "select event_date, count(*) from events group by 1 order by 1"
+    assert query(counts) == [(DAY, 2), (dt.date(2025, 3, 2), 2), (dt.date(2025, 3, 3), 2)]
+    # A late event on the first day, a deletion on the second, a late event on the third.
+    source.insert(event("2025-03-01 12:00"), event("2025-03-03 12:00"))
+    source.execute(f"delete from {{table}} where id = '{second_day[0]}'")
+
+    result = run_pipeline("2025-03-01", "2025-03-03", raise_on_error=False)
+
+    assert not result.success
+    assert failure_description(result).startswith(
+        f"events for 2025-03-02: blocking check {SHRINK_CHECK} failed"
+        " (published_rows 2, source_rows 1"
+    )
+    assert query(counts) == [(DAY, 3), (dt.date(2025, 3, 2), 2), (dt.date(2025, 3, 3), 2)]

@@ -13,6 +13,7 @@ from dagster import AssetKey, DagsterInstance
 from assets.insights import LONGEST_COMPARISON_DAYS
 from pipelines.cli import main
 from pipelines.demo import DEFAULT_DAYS, empty_runs, seed_empty_days
+from warehouse.demo_events import seed_demo_events
 
 YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 D = dt.date.fromisoformat
@@ -112,3 +113,29 @@ def test_the_demo_help_shows_every_default(capsys):
 
 def test_the_default_demo_covers_every_window_the_reports_compare():
     assert DEFAULT_DAYS >= LONGEST_COMPARISON_DAYS == 60
+
+
+D = dt.date.fromisoformat
+
+
+def test_the_demos_daily_users_vary_by_organisation_and_weekday(source):
+    # two weeks from a Monday: 2026-11-02 to 2026-11-15, the weekends the 7th-8th and 14th-15th
+    seed_demo_events(source.dsn, source.table, D("2026-11-02"), 14, 10_000)
+    with psycopg.connect(source.dsn, options="-c TimeZone=UTC") as connection:
+        rows = connection.execute(
+            f"select organization_id, created_at::date, count(distinct user_id) from {source.table}"
+            " where organization_id is not null group by 1, 2"
+        ).fetchall()
+    users: dict[str, dict[dt.date, int]] = {}
+    for organization, day, count in rows:
+        users.setdefault(str(organization), {})[day] = count
+
+    busiest = users["48492a28-ce06-9bde-0f4f-8e33ae26c8b9"]
+    weekdays = [count for day, count in busiest.items() if day.isoweekday() < 6]
+    weekends = [count for day, count in busiest.items() if day.isoweekday() >= 6]
+    assert len(users) == 6 and all(len(days) == 14 for days in users.values())
+    means = sorted(sum(days.values()) / 14 for days in users.values())
+    # from a few dozen users a day to hundreds; the busiest one's weekdays unlike each other
+    assert means[0] < 100 and means[-1] > 5 * means[0]
+    assert len(set(weekdays)) > 5
+    assert max(weekends) < min(weekdays) * 0.75

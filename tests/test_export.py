@@ -279,3 +279,13 @@ def test_the_compact_layers_are_exportable(events, tmp_path, table, rows):
     assert export(table, "--start", DAYS[1], "--end", DAYS[1], "--output", output) == 0
 
     assert len(read_back(output, "csv")) == rows
+
+
+def test_a_bad_variable_of_another_feature_does_not_stop_an_export(events, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANALYTICS_FRESHNESS_CRON", "every morning")
+    monkeypatch.setenv("ANALYTICS_LATE_DAYS", "three")
+    output = tmp_path / "daily.csv"
+
+    assert export("daily_metrics", "--start", DAYS[1], "--end", DAYS[1], "--output", output) == 0
+
+    assert len(read_back(output, "csv")) == 2

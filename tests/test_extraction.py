@@ -11,7 +11,6 @@ import psycopg
 import pytest
 from dagster import AssetKey
 from psycopg.conninfo import conninfo_to_dict
-from warehouse.lake import partition_path
 
 from warehouse.source import read_only_conninfo
 
@@ -20,6 +19,7 @@ FIRST = uuid.UUID("00000000-0000-4000-8000-000000000001")
 SECOND = uuid.UUID("00000000-0000-4000-8000-000000000002")
 THIRD = uuid.UUID("00000000-0000-4000-8000-000000000003")
 DAILY_TABLES = ("daily_metrics", "agent_metrics", "event_counts", "data_quality")
+ALLOW_SHRINK = {"ops": {"events": {"config": {"allow_shrink": True}}}}
 
 
 def event(created_at, **fields):
@@ -156,7 +156,9 @@ def test_rematerialising_a_partition_replaces_it(source, run_pipeline, query):
     )
 
     source.execute(f"delete from {{table}} where id = '{SECOND}'")
-    assert run_pipeline("2025-03-01").success
+    # A deletion from the source is only published when the run says it is wanted
+    # (metrics.md, section 6; tests/test_checks.py shows the refusal).
+    assert run_pipeline("2025-03-01", run_config=ALLOW_SHRINK).success
 
     assert query("select id from events") == [(FIRST,)]
     assert query("select event_count from daily_metrics") == [(1,)]
@@ -176,15 +178,22 @@ def test_late_events_are_picked_up_by_a_rerun_of_their_day(source, run_pipeline,
     assert query("select total_messages from daily_metrics") == [(3,)]
 
 
-def test_empty_days_and_days_before_the_first_event_give_empty_tables(
-    source, run_pipeline, query, warehouse_dir
-):
+def test_empty_days_and_days_before_the_first_event_give_empty_tables(source, run_pipeline, query):
     source.insert(event("2025-03-03 10:00"))
 
-    assert run_pipeline("2025-03-01", "2025-03-03").success
+    result = run_pipeline("2025-03-01", "2025-03-03")
 
-    for table in ("events", *DAILY_TABLES):
-        assert partition_path(warehouse_dir, table, dt.date(2025, 3, 1)).exists()
+    assert result.success
+    # Every table published the empty days too: Dagster records them as done, with 0 rows.
+    rows_per_day = {
+        event.asset_key.to_user_string(): event.materialization.metadata["rows_per_day"].value
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() in ("events", *DAILY_TABLES)
+    }
+    assert rows_per_day["events"] == {"2025-03-01": 0, "2025-03-02": 0, "2025-03-03": 1}
+    for table in DAILY_TABLES:
+        assert rows_per_day[table]["2025-03-01"] == 0
+        assert rows_per_day[table]["2025-03-02"] == 0
     assert query("select event_date, count(*) from events group by 1") == [(dt.date(2025, 3, 3), 1)]
     assert query("select date, event_count from daily_metrics") == [(dt.date(2025, 3, 3), 1)]
     assert query("select count(*) from data_quality") == [(0,)]

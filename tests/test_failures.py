@@ -5,18 +5,23 @@ Also the command line the README documents, run as a user runs it.
 
 import datetime as dt
 import os
+import sqlite3
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
-import duckdb
 import pytest
+import sqlalchemy.exc
+from conftest import warehouse_resource
 from dagster import AssetSelection, materialize
-from pipelines.resources import SourceDatabase, Warehouse
-from pipelines.settings import PROJECT_ROOT, ConfigurationError, Settings
-from warehouse.lake import copy_query_to_partition, partition_path
 
+from assets.resources import SourceDatabase
 from pipelines.definitions import defs
+from warehouse.settings import CATALOG_FILE_NAME, PROJECT_ROOT, ConfigurationError, Settings
+from warehouse.source import extract_events_for_day
+from warehouse.tables import DAILY_METRICS, EVENTS
+from warehouse.views import connect
 
 ORG = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 UNREACHABLE_DSN = "host=127.0.0.1 port=1 user=postgres dbname=test connect_timeout=3"
@@ -48,7 +53,8 @@ def assert_one_sentence(message):
 def run_cli(source, warehouse_dir, partition_range, **environment):
     """`dagster asset materialize` from the project root, configured by environment variables.
 
-    A variable given as None is left unset.
+    A variable given as None is left unset; every other ANALYTICS_ variable is unset, so
+    the catalog is the default SQLite file inside the test's warehouse.
     """
     settings = {
         "ANALYTICS_SOURCE_DSN": source.dsn,
@@ -144,39 +150,64 @@ def test_warehouse_dir_that_is_not_a_directory_fails_naming_the_variable(
 
     assert not result.success
     message = failure_description(result)
-    assert message.startswith(f"Cannot write the lake in ANALYTICS_WAREHOUSE_DIR {warehouse_dir}:")
-    assert "Not a directory" in message
+    assert message.startswith(f"Cannot create ANALYTICS_WAREHOUSE_DIR {warehouse_dir}:")
+    assert "File exists" in message
     assert_one_sentence(message)
+    assert warehouse_dir.read_text() == "not a folder"
 
 
 def test_source_column_of_the_wrong_type_fails_naming_the_table_day_and_cause(source, run_pipeline):
+    """A text `created_at` behind a view that casts it: the read fails on a value that is not one.
+
+    (A table column of the wrong type is refused before any day is read, naming the
+    column: tests/test_source_hardening.py.)
+    """
+    schema, _ = source.table.split(".")
     source.execute("alter table {table} alter column created_at type text")
+    source.insert(event("2025-03-01 10:00"), event("the first of March"))
+    source.execute(
+        f"create view {schema}.typed_events as select id, organization_id, event_type,"
+        " resource_type, resource_id, properties, user_id, created_at::timestamp as created_at"
+        " from {table}"
+    )
+    source.table = f"{schema}.typed_events"
 
     result = run_pipeline("2025-03-01", raise_on_error=False)
 
     assert not result.success
     message = failure_description(result)
     assert message.startswith(f"Reading {source.table} for 2025-03-01 failed:")
-    assert "operator does not exist" in message
+    assert 'invalid input syntax for type timestamp: "the first of March"' in message
     assert_one_sentence(message)
+    assert result.get_asset_materialization_events() == []
 
 
-def test_daily_tables_before_their_events_fail_naming_the_missing_step(source, warehouse_dir):
+def test_daily_tables_before_their_events_fail_naming_the_missing_step(
+    source, run_pipeline, warehouse_dir, lakehouse, query
+):
+    source.insert(event())
+    assert run_pipeline("2025-03-01").success
+    # The day's raw events leave the lake (as the retention job retires them).
+    lakehouse.delete_partitions(EVENTS, [dt.date(2025, 3, 1)])
+
     result = materialize(
         list(defs.assets or []),
         selection=AssetSelection.assets("daily_metrics"),
         partition_key="2025-03-01",
         resources={
             "source": SourceDatabase(dsn=source.dsn, table=source.table),
-            "warehouse": Warehouse(directory=str(warehouse_dir)),
+            "warehouse": warehouse_resource(warehouse_dir),
         },
         raise_on_error=False,
     )
 
     assert not result.success
     assert failure_description(result) == (
-        "No events extracted for 2025-03-01: materialise `events` first."
+        "The raw events of 2025-03-01 are not in the lake (retired or never extracted): "
+        "daily_metrics keeps its published rows; materialise `events` for 2025-03-01 first."
     )
+    assert lakehouse.published_rows(DAILY_METRICS, dt.date(2025, 3, 1)) == 1
+    assert query("select date, total_messages from daily_metrics") == [(dt.date(2025, 3, 1), 1)]
 
 
 @pytest.mark.parametrize("value", ["2024-1-1", "2024-02-30", "01/01/2024", "yesterday"])
@@ -205,7 +236,10 @@ def test_cli_without_source_dsn_fails_naming_the_variable(source, warehouse_dir)
     completed = run_cli(source, warehouse_dir, "2025-03-01...2025-03-01", ANALYTICS_SOURCE_DSN=None)
 
     assert completed.returncode != 0
-    assert 'environment variable "ANALYTICS_SOURCE_DSN" which is not set' in completed.stderr
+    assert (
+        "ANALYTICS_SOURCE_DSN is not set: give the libpq conninfo or URI of the platform's database"
+        in completed.stderr
+    )
 
 
 def test_cli_with_malformed_start_date_ends_with_the_configuration_error(source, warehouse_dir):
@@ -215,7 +249,7 @@ def test_cli_with_malformed_start_date_ends_with_the_configuration_error(source,
 
     assert completed.returncode != 0
     assert last_line(completed.stderr) == (
-        "pipelines.settings.ConfigurationError: "
+        "warehouse.settings.ConfigurationError: "
         "ANALYTICS_START_DATE must be a date as YYYY-MM-DD, got '2024-1-1'"
     )
 
@@ -239,37 +273,52 @@ def test_cli_rejects_a_range_outside_the_partitions_naming_the_partition(source,
     assert completed.returncode != 0
     # Dagster's own check, printed as the last line after its trace.
     assert "partition key `2019-01-01`" in last_line(completed.stderr)
-    assert not (warehouse_dir / "lake").exists()
+    assert not warehouse_dir.exists()
 
 
-def test_failed_run_leaves_the_previous_partition_readable(
-    source, run_pipeline, query, warehouse_dir
-):
+def test_failed_run_leaves_the_previous_partition_readable(source, run_pipeline, query, lakehouse):
     source.insert(event(), event())
     assert run_pipeline("2025-03-01").success
-    events_file = partition_path(warehouse_dir, "events", dt.date(2025, 3, 1))
-    good_events = events_file.read_bytes()
+    published = lakehouse.table(EVENTS).current_snapshot().snapshot_id
     source.insert(event())
     source.dsn = UNREACHABLE_DSN
 
     assert not run_pipeline("2025-03-01", raise_on_error=False).success
 
-    assert events_file.read_bytes() == good_events
+    assert lakehouse.table(EVENTS).current_snapshot().snapshot_id == published
     assert query("select count(*) from events") == [(2,)]
     assert query("select total_messages from daily_metrics") == [(2,)]
 
 
-def test_crash_mid_write_leaves_the_previous_partition_readable(tmp_path):
-    destination = tmp_path / "lake" / "events" / "2025-03-01.parquet"
-    with duckdb.connect() as connection:
-        copy_query_to_partition(connection, "select range as n from range(3)", {}, destination)
-        # Fails after DuckDB has started writing row groups of the replacement.
-        crashing = (
-            "select case when range < 500000 then range else error('crash') end as n"
-            " from range(1000000)"
-        )
-        with pytest.raises(duckdb.Error, match="crash"):
-            copy_query_to_partition(connection, crashing, {}, destination)
+def test_crash_mid_write_leaves_the_previous_partition_readable(
+    source, run_pipeline, query, warehouse_dir, lakehouse
+):
+    """A writer that dies after writing its files but before its commit publishes nothing.
 
-        assert connection.sql(f"select sum(n) from '{destination}'").fetchall() == [(3,)]
-    assert sorted(path.name for path in destination.parent.iterdir()) == [destination.name]
+    The worst moment of a crash is made deterministic with the catalog itself: a
+    trigger makes it refuse the commit that would point `events` at the new snapshot,
+    after the replacement's data and metadata files were written.
+    """
+    day = dt.date(2025, 3, 1)
+    source.insert(event(), event())
+    assert run_pipeline("2025-03-01").success
+    published_files = lakehouse.data_files(EVENTS)
+    source.insert(event())
+    replacement = extract_events_for_day(source.dsn, source.table, day).rows
+    with sqlite3.connect(warehouse_dir / CATALOG_FILE_NAME) as catalog:
+        catalog.execute(
+            "create trigger crash before update on iceberg_tables"
+            " begin select raise(abort, 'crash before the commit'); end"
+        )
+
+    with pytest.raises(sqlalchemy.exc.IntegrityError, match="crash before the commit"):
+        lakehouse.replace_partition(EVENTS, day, replacement)
+
+    # The replacement's files are on disk, and no reader sees them.
+    table_folder = Path(lakehouse.table(EVENTS).location().removeprefix("file://"))
+    assert len(list(table_folder.rglob("*.parquet"))) > len(published_files)
+    assert lakehouse.data_files(EVENTS) == published_files
+    assert lakehouse.published_rows(EVENTS, day) == 2
+    assert query("select count(*) from events") == [(2,)]
+    with connect(lakehouse) as connection:
+        assert connection.sql("select count(*) from events").fetchall() == [(2,)]

@@ -8,6 +8,7 @@ from dagster import (
     AssetSelection,
     DagsterInstance,
     Definitions,
+    build_sensor_context,
     define_asset_job,
 )
 
@@ -22,8 +23,16 @@ def test_every_daily_table_declares_a_freshness_check():
         assert AssetCheckKey(AssetKey(spec.name), "freshness_check") in check_keys
 
 
-def test_the_freshness_sensor_evaluates_the_checks():
-    assert defs.resolve_sensor_def("daily_tables_freshness")
+def test_the_freshness_sensor_requests_every_daily_tables_check_and_nothing_else():
+    sensor = defs.resolve_sensor_def("daily_tables_freshness")
+    with DagsterInstance.ephemeral() as instance:
+        tick = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
+    (request,) = tick.run_requests
+    assert request.asset_selection == []
+    assert sorted(key.asset_key.to_user_string() for key in request.asset_check_keys) == sorted(
+        spec.name for spec in DAILY_TABLES
+    )
+    assert {key.name for key in request.asset_check_keys} == {"freshness_check"}
 
 
 def freshness_results(materialized_days: list[dt.date]) -> list[bool]:

@@ -282,12 +282,27 @@ def test_overview_of_seven_days_equals_period_comparison_for_window_seven(
     )
     assert run_pipeline("2025-03-01", "2025-03-14").success
 
+    # [03-08, 03-14]: 7 sent and 1 received, one user, one latency; [03-01, 03-07]: 7 sent
+    expected = [
+        (ORG, dt.date(2025, 3, 14), 7, metric, current, previous, change)
+        for metric, current, previous, change in [
+            ("agent_count", 0.0, 0.0, None),
+            ("avg_response_time", 120.0, None, None),
+            ("error_count", 0.0, 0.0, None),
+            ("p95_response_time", 120.0, None, None),
+            ("total_conversations", 0.0, 0.0, None),
+            ("total_messages", 8.0, 7.0, pytest.approx(100 / 7)),
+            ("total_tokens", 0.0, 0.0, None),
+            ("unique_users", 1.0, 1.0, 0.0),
+            ("workflow_executions", 0.0, 0.0, None),
+        ]
+    ]
     published = query(
         "select * from period_comparison where as_of_date = '2025-03-14' and window_days = 7"
         " order by metric"
     )
-    assert published
-    assert query("select * from overview('2025-03-08', '2025-03-14') order by metric") == published
+    assert published == expected
+    assert query("select * from overview('2025-03-08', '2025-03-14') order by metric") == expected
 
 
 def test_macros_give_an_empty_result_for_a_range_without_data(source, run_pipeline, query):

@@ -169,3 +169,12 @@ def test_the_readme_run_command_builds_a_queryable_warehouse(tmp_path: Path):
     assert analytics.exists()
     assert "Busiest organisations" in demo.stdout
     assert "select * from overview(" in demo.stdout
+
+
+def test_every_macro_analysts_see_is_documented_in_the_query_section():
+    macros = re.findall(
+        r"create or replace macro (\w+)", (PROJECT_ROOT / "sql/catalog/macros.sql").read_text()
+    )
+    section = _section("Query the warehouse")
+    assert len(macros) >= 14
+    assert [name for name in macros if f"`{name}" not in section] == []

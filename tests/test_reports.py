@@ -6,11 +6,15 @@ failure in the 30 days ending 2025-03-10, and 2 messages in the 30 days before.
 
 import base64
 import datetime as dt
+import io
 import re
 import uuid
 
 import pytest
+from PIL import Image
 
+from assets.reports import PREVIEW_SIZE, preview_figure
+from warehouse.report_html import CARD_METRICS, Report, render_report
 from warehouse.reports import reports_dir, write_reports
 
 ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
@@ -29,6 +33,9 @@ SECTIONS = (
     "data-quality",
 )
 CHARTS = 8  # four usage charts, response time, failures, event mix, data quality
+# the unit on each chart's value axis, in the page's order
+CHART_UNITS = ["messages", "conversations", "tokens", "users", "ms", "events", "events", "events"]
+LARGEST_REPORT_KB = 21  # docs/reports.md, "Size"
 
 
 def agent_event(event_type, created_at=f"{AS_OF} 12:00", **properties):
@@ -116,8 +123,112 @@ def test_the_index_links_each_organisation_and_the_run_states_sizes_and_a_png(bu
         p.stat().st_size for p in report_path.parent.iterdir()
     )
     assert f"{ORG}.html" in metadata["report_sizes"].value
+
+
+def test_the_dagster_preview_is_a_small_png_of_messages_per_day_with_its_unit(built_report):
+    metadata = built_report[1]
     image = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", metadata["preview"].value)
-    assert image and base64.b64decode(image[1]).startswith(b"\x89PNG\r\n\x1a\n")
+    assert image
+    png = base64.b64decode(image[1])
+    assert Image.open(io.BytesIO(png)).size == PREVIEW_SIZE == (560, 180)
+    assert len(png) < 5 * 1024
+    assert f"organisation `{ORG}`, 2025-02-09 to {AS_OF}" in metadata["preview"].value
+
+    figure = preview_figure([dt.date(2025, 3, 9), dt.date(2025, 3, 10)], [2, 4])
+    (axes,) = figure.axes
+    assert axes.get_ylabel() == "messages"
+    assert axes.get_ylim() == (0, pytest.approx(4.4))
+
+
+def test_every_chart_names_the_unit_of_its_values(built_report):
+    html = built_report[0].read_text()
+
+    charts = re.findall(r'<svg class="chart".*?</svg>', html, flags=re.DOTALL)
+    units = [re.findall(r'class="unit"[^>]*>([^<]*)<', chart) for chart in charts]
+    assert units == [[unit] for unit in CHART_UNITS]
+
+
+def test_a_report_is_at_most_21_kb_however_busy_the_organisation():
+    """The largest report: 30 days, 10 agents, the demo's 20 event types, every quality
+    issue, and every number nine digits long. Its size does not depend on event counts."""
+    as_of = dt.date(2025, 3, 10)
+    big = 123_456_789
+    event_types = [
+        "message.sent",
+        "message.received",
+        "message.rated",
+        "conversation.started",
+        "conversation.ended",
+        "agent.created",
+        "agent.updated",
+        "agent.deployed",
+        "agent.error",
+        "workflow.created",
+        "workflow.executed",
+        "workflow.completed",
+        "workflow.failed",
+        "user.logged_in",
+        "user.invited",
+        "user.joined",
+        "document.uploaded",
+        "document.deleted",
+        "search.performed",
+        "experiment.viewed",
+    ]
+    issues = [
+        "missing_organization_id",
+        "missing_event_type",
+        "missing_agent_id",
+        "malformed_properties",
+        "invalid_tokens",
+        "invalid_response_time",
+        "invalid_rating",
+    ]
+    counts = ("total_messages", "total_conversations", "total_tokens", "unique_users")
+    report = Report(
+        as_of_date=as_of,
+        organization_id=str(ORG),
+        cards=[
+            {
+                "metric": metric,
+                "current_value": big + 0.5,
+                "previous_value": big + 0.5,
+                "change_pct": -12.3,
+            }
+            for metric, *_ in CARD_METRICS
+        ],
+        days=[
+            {
+                "date": as_of - dt.timedelta(days=29 - index),
+                **{column: big + index for column in counts},
+                "p50_response_time": big + 0.5,
+                "p95_response_time": big + 0.5,
+                "agent_errors": big,
+                "workflow_failures": big,
+            }
+            for index in range(30)
+        ],
+        top_agents=[
+            {
+                "rank": rank,
+                "agent_id": uuid.UUID(int=rank),
+                "message_count": big,
+                "conversation_count": big,
+                "total_tokens": big,
+                "avg_response_time": big + 0.5,
+                "error_count": big,
+                "satisfaction_score": 4.123,
+                "rating_count": big,
+            }
+            for rank in range(1, 11)
+        ],
+        event_mix=[{"event_type": name, "event_count": big} for name in event_types],
+        data_quality=[{"issue": issue, "event_count": big} for issue in issues],
+    )
+
+    size = len(render_report(report).encode())
+
+    assert 15 * 1024 < size <= LARGEST_REPORT_KB * 1024
 
 
 def test_rewriting_a_date_replaces_its_folder_and_leaves_no_temporary_one(

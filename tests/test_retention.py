@@ -236,3 +236,44 @@ def test_a_day_larger_than_a_batch_is_deleted_batch_by_batch(source, lakehouse):
     extract(source, lakehouse, day)
     assert prune_source_day(source.dsn, source.table, lakehouse, day, batch_rows=2) == 5
     assert source_rows(source, day) == 0
+
+
+def test_prune_source_without_its_dsn_fails_with_its_sentence_only(warehouse_dir):
+    result = JOBS["prune_source"].execute_in_process(
+        run_config={"ops": {OPS[1]: {"config": {"dry_run": False}}}},
+        resources={
+            "prune_database": PruneDatabase(dsn=""),
+            "warehouse": warehouse_resource(warehouse_dir),
+        },
+        raise_on_error=False,
+    )
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    assert failure.event_specific_data.user_failure_data.description == (
+        "ANALYTICS_PRUNE_DSN is not set: prune_source is off until it names a role that may "
+        "delete from the source table"
+    )
+
+
+def test_a_late_row_after_a_prune_is_reported_kept_and_fails_no_run(
+    source, lakehouse, warehouse_dir
+):
+    """The day was extracted with 3 rows and pruned; then 1 late row reached the source."""
+    day = days_ago(DEFAULT_SOURCE_RETENTION_DAYS + 5)
+    source.insert(*({"organization_id": ORG, "created_at": at(day, f"10:0{n}")} for n in range(3)))
+    extract(source, lakehouse, day)
+    prune(source, warehouse_dir)
+    source.insert({"organization_id": ORG, "created_at": at(day, "23:00")})
+
+    result = prune(source, warehouse_dir)
+
+    assert result.success
+    assert result.output_for_node(OPS[1]) == {}  # nothing pruned
+    (output,) = [
+        event.event_specific_data.metadata
+        for event in result.all_events
+        if event.event_type_value == "STEP_OUTPUT"
+    ]
+    assert output["late_rows_after_prune"].value == {day.isoformat(): {"source": 1, "lake": 3}}
+    assert output["refused_days"].value == {}
+    assert source_rows(source, day) == 1
+    assert lakehouse.published_rows(EVENTS, day) == 3

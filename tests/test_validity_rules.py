@@ -17,14 +17,14 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import Source
+from conftest import Source, warehouse_resource
 from dagster import AssetSelection, materialize
-from pipelines.partitions import partition_range_tags
-from pipelines.resources import SourceDatabase, Warehouse
-from warehouse.catalog import catalog_path
 
+from assets.partitions import partition_range_tags
+from assets.resources import SourceDatabase
 from pipelines.definitions import defs
 from warehouse.demo_events import create_events_table
+from warehouse.views import duckdb_path
 
 ORG = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
@@ -153,7 +153,7 @@ def ids(cases: list[Case]) -> list[str]:
 
 @dataclass
 class Lake:
-    """The published catalog, opened once for every case (opening it parses the macros)."""
+    """The published analytics.duckdb, opened once for every case (opening it parses the macros)."""
 
     connection: duckdb.DuckDBPyConnection
 
@@ -211,7 +211,7 @@ def lake(postgres_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         list(defs.assets or []),
         resources={
             "source": SourceDatabase(dsn=source.dsn, table=source.table),
-            "warehouse": Warehouse(directory=str(warehouse_dir)),
+            "warehouse": warehouse_resource(warehouse_dir),
         },
         # The insight tables are not what these rules are about; leaving them out saves
         # an as-of computation for each of the cases' days.
@@ -219,7 +219,7 @@ def lake(postgres_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         tags=partition_range_tags(FIRST_DAY, day_of(ALL_CASES[-1])),
     )
     assert result.success
-    with duckdb.connect(str(catalog_path(warehouse_dir)), read_only=True) as connection:
+    with duckdb.connect(str(duckdb_path(warehouse_dir)), read_only=True) as connection:
         yield Lake(connection)
     source.execute(f'drop schema "{schema}" cascade')
 

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from warehouse.lakehouse import Lakehouse
 from warehouse.sql_files import load_sql
-from warehouse.tables import TableSpec
+from warehouse.tables import DAILY_TABLES, TableSpec
 from warehouse.views import connect
 
 # The longest lookback of an insight: a 30-day window against the 30 days before it.
@@ -26,7 +26,8 @@ def compute_insight_partitions(
     so the published tables and the macros agree by construction.
     """
     first, last = min(as_of_dates), max(as_of_dates)
-    with connect(lakehouse, first - dt.timedelta(days=LOOKBACK_DAYS), last) as connection:
+    window_start = first - dt.timedelta(days=LOOKBACK_DAYS)
+    with connect(lakehouse, window_start, last, tables=DAILY_TABLES) as connection:
         connection.execute("set arrow_lossless_conversion = true")
         computed = connection.sql(
             f"{load_sql(f'insights/{spec.name}')} order by {', '.join(spec.key)}",

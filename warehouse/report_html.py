@@ -40,6 +40,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
 COLOURS = ("#2563eb", "#f97316", "#16a34a", "#9333ea")
 WIDTH, HEIGHT = 560, 190
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 26, 24
+UNIT_X = 12  # the unit is written up the left edge, beside the scale
 
 # (metric in period_comparison, card label, unit, whether a rise is good news)
 CARD_METRICS = (
@@ -74,6 +75,21 @@ def _nice_ceiling(value: float) -> float:
     return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
 
 
+def axis_number(value: float) -> str:
+    """A scale label: short enough for the axis, so millions read 1.5M and thousands 20k."""
+    for divisor, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if value >= divisor:
+            return f"{value / divisor:,.{0 if (value / divisor).is_integer() else 1}f}{suffix}"
+    return number(value)
+
+
+def _unit_label(unit: str, middle: float) -> str:
+    return (
+        f'<text x="{UNIT_X}" y="{middle:.1f}" class="unit" text-anchor="middle"'
+        f' transform="rotate(-90 {UNIT_X} {middle:.1f})">{escape(unit)}</text>'
+    )
+
+
 def _svg(title: str, height: int, body: list[str]) -> Markup:
     return Markup(
         f'<svg class="chart" role="img" aria-label="{escape(title)}" width="{WIDTH}"'
@@ -83,9 +99,9 @@ def _svg(title: str, height: int, body: list[str]) -> Markup:
 
 
 def line_chart(
-    title: str, days: Sequence[dt.date], series: Mapping[str, Sequence[float | None]]
+    title: str, days: Sequence[dt.date], series: Mapping[str, Sequence[float | None]], unit: str
 ) -> Markup:
-    """One line per series over the days; a NULL value leaves a gap in its line."""
+    """One line per series over the days, its scale in `unit`; a NULL value leaves a gap."""
     top = _nice_ceiling(max((v for values in series.values() for v in values if v), default=0))
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_width / max(len(days) - 1, 1)
@@ -98,8 +114,9 @@ def line_chart(
         y = TOP + plot_height * (1 - fraction)
         body.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         body.append(
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="y">{number(top * fraction)}</text>'
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="y">{axis_number(top * fraction)}</text>'
         )
+    body.append(_unit_label(unit, TOP + plot_height / 2))
     anchors = {0: "start", len(days) // 2: "middle", len(days) - 1: "end"} if days else {}
     for index, anchor in anchors.items():
         body.append(
@@ -129,13 +146,16 @@ def line_chart(
     return _svg(title, HEIGHT, body)
 
 
-def bar_chart(title: str, items: Sequence[tuple[str, float]]) -> Markup:
-    """Horizontal bars, one per label, each with its value; a note when there is none."""
+def bar_chart(title: str, items: Sequence[tuple[str, float]], unit: str) -> Markup:
+    """Horizontal bars, one per label, each with its value in `unit`; a note when none."""
     row, label_width = 22, 190
-    height = max(len(items), 1) * row + 8
+    height = (max(len(items), 1) + 1) * row + 8
     top = max((value for _, value in items), default=0) or 1
-    body = [] if items else [f'<text x="8" y="{row - 6}">none</text>']
-    for index, (label, value) in enumerate(items):
+    # the value axis is the bars' length: its unit heads the column of bars
+    body = [f'<text x="{label_width}" y="{row - 6}" class="unit">{escape(unit)}</text>']
+    if not items:
+        body.append(f'<text x="8" y="{2 * row - 6}">none</text>')
+    for index, (label, value) in enumerate(items, start=1):
         y = 4 + index * row
         width = (WIDTH - label_width - 80) * value / top
         body.append(f'<text x="{label_width - 8}" y="{y + 15}" class="y">{escape(label)}</text>')
@@ -181,12 +201,12 @@ def render_report(report: Report) -> str:
     """The organisation's page: every section of the report over its trailing window."""
     days = [row["date"] for row in report.days]
     usage = [
-        line_chart(label, days, {label: _column(report.days, column)})
-        for column, label in (
-            ("total_messages", "Messages"),
-            ("total_conversations", "Conversations"),
-            ("total_tokens", "Tokens"),
-            ("unique_users", "Unique users"),
+        line_chart(label, days, {label: _column(report.days, column)}, unit)
+        for column, label, unit in (
+            ("total_messages", "Messages", "messages"),
+            ("total_conversations", "Conversations", "conversations"),
+            ("total_tokens", "Tokens", "tokens"),
+            ("unique_users", "Unique users", "users"),
         )
     ]
     return _environment.get_template("report.html.j2").render(
@@ -201,6 +221,7 @@ def render_report(report: Report) -> str:
                 "p50": _column(report.days, "p50_response_time"),
                 "p95": _column(report.days, "p95_response_time"),
             },
+            "ms",
         ),
         failure_chart=line_chart(
             "Errors and workflow failures",
@@ -209,13 +230,17 @@ def render_report(report: Report) -> str:
                 "agent.error": _column(report.days, "agent_errors"),
                 "workflow.failed": _column(report.days, "workflow_failures"),
             },
+            "events",
         ),
         event_mix_chart=bar_chart(
-            "Event mix", [(row["event_type"], row["event_count"]) for row in report.event_mix]
+            "Event mix",
+            [(row["event_type"], row["event_count"]) for row in report.event_mix],
+            "events",
         ),
         data_quality_chart=bar_chart(
             "Data quality issues",
             [(row["issue"], row["event_count"]) for row in report.data_quality],
+            "events",
         ),
         number=number,
     )

@@ -166,6 +166,35 @@ class ObjectStorage:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    """Where the warehouse is: all an export or an upgrade needs, so a bad variable of
+    another feature (a schedule's cron, say) never stops them."""
+
+    warehouse_location: str
+    catalog_uri: str
+    local_dir: Path
+    object_storage: ObjectStorage = ObjectStorage()
+
+    @classmethod
+    def from_environment(cls) -> StorageSettings:
+        env = os.environ.get
+        location = parse_warehouse_location(
+            env("ANALYTICS_WAREHOUSE_DIR") or str(DEFAULT_WAREHOUSE_DIR)
+        )
+        catalog_uri = env("ANALYTICS_CATALOG_URI")
+        return cls(
+            warehouse_location=location,
+            catalog_uri=(
+                parse_catalog_uri(catalog_uri) if catalog_uri else default_catalog_uri(location)
+            ),
+            local_dir=Path(
+                env("ANALYTICS_LOCAL_DIR") or (DEFAULT_LOCAL_DIR if is_s3(location) else location)
+            ).resolve(),
+            object_storage=ObjectStorage.from_environment() if is_s3(location) else ObjectStorage(),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     source_table: str
     warehouse_location: str
@@ -194,23 +223,16 @@ class Settings:
             raise ConfigurationError(
                 f"ANALYTICS_LATE_DAYS must be a whole number of days, got {late_days_text!r}"
             )
-        location = parse_warehouse_location(
-            os.environ.get("ANALYTICS_WAREHOUSE_DIR") or str(DEFAULT_WAREHOUSE_DIR)
-        )
-        catalog_uri = os.environ.get("ANALYTICS_CATALOG_URI")
+        storage = StorageSettings.from_environment()
         timezones_table = os.environ.get("ANALYTICS_ORG_TIMEZONES_TABLE") or None
         if timezones_table:
             parse_qualified_table(timezones_table, "ANALYTICS_ORG_TIMEZONES_TABLE")
         return cls(
             source_table=table,
-            warehouse_location=location,
-            catalog_uri=(
-                parse_catalog_uri(catalog_uri) if catalog_uri else default_catalog_uri(location)
-            ),
-            local_dir=Path(
-                os.environ.get("ANALYTICS_LOCAL_DIR")
-                or (DEFAULT_LOCAL_DIR if is_s3(location) else location)
-            ).resolve(),
+            warehouse_location=storage.warehouse_location,
+            catalog_uri=storage.catalog_uri,
+            local_dir=storage.local_dir,
+            object_storage=storage.object_storage,
             start_date=parse_date(
                 os.environ.get("ANALYTICS_START_DATE") or DEFAULT_START_DATE,
                 "ANALYTICS_START_DATE",
@@ -222,7 +244,6 @@ class Settings:
                 "retries",
             ),
             org_timezones_table=timezones_table,
-            object_storage=ObjectStorage.from_environment() if is_s3(location) else ObjectStorage(),
             **_operations_settings(int(late_days_text)),
         )
 

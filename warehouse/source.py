@@ -93,7 +93,13 @@ _TRANSIENT_MESSAGES = (
 # What ADBC and DuckDB put before the server's own sentence.
 _CAUSE = re.compile(r"(?:ERROR|FATAL):\s+(.*)$")
 # UUIDs leave DuckDB as Arrow's uuid type, which the Iceberg tables store as uuid.
-_TYPING_CONFIG = {"preserve_insertion_order": False, "arrow_lossless_conversion": True}
+# Strings as Arrow's large_string, the Iceberg tables' type: the day is cast without a
+# copy of its text columns.
+_TYPING_CONFIG = {
+    "preserve_insertion_order": False,
+    "arrow_lossless_conversion": True,
+    "arrow_large_buffer_size": True,
+}
 
 
 class SourceError(RuntimeError):
@@ -139,6 +145,11 @@ def check_source_table(dsn: str, qualified_table: str) -> None:
     Missing columns and columns of a type the contract does not allow are named before
     any day is read, never a cast error from deep inside the extraction.
     """
+    if not dsn:
+        raise SourceError(
+            "ANALYTICS_SOURCE_DSN is not set: give the libpq conninfo or URI of the "
+            "platform's database"
+        )
     schema, table = parse_qualified_table(qualified_table)
     try:
         with psycopg.connect(read_only_conninfo(dsn), connect_timeout=10) as connection:

@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.lakehouse import Lakehouse, LakehouseError, lakehouse_from_settings
-from warehouse.settings import Settings, is_s3
+from warehouse.settings import StorageSettings, is_s3
 from warehouse.tables import LAKE_TABLES, TableSpec
 from warehouse.views import publish_views
 
@@ -34,7 +34,7 @@ class UpgradeRefused(LakehouseError):
     """The folder cannot be upgraded; the message says why in one sentence."""
 
 
-def upgrade_in_place(settings: Settings) -> dict[str, int]:
+def upgrade_in_place(settings: StorageSettings) -> dict[str, int]:
     """Converts the previous release's lake in ANALYTICS_WAREHOUSE_DIR; rows per table."""
     location = settings.warehouse_location
     if is_s3(location):

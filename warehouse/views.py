@@ -2,9 +2,10 @@
 
 `analytics.duckdb` holds views and macros only, no data: each view reads the data files
 of its table's current Iceberg snapshot, listed when the file was built. It is derived
-and disposable: rebuilt after every publish into a temporary file and renamed over the
-old one under a lock (so two runs publishing at once cannot put an older listing back),
-never written in place, so a reader holding it open keeps the version it opened. A WAL
+and disposable: after every publish the views of the tables just written are refreshed
+in a private master copy, which is copied over the published file by a rename under a
+lock (so two runs publishing at once cannot put an older listing back); the published
+file is never written in place, so a reader holding it open keeps the version it opened. A WAL
 left beside it by an analyst's crashed read-write session belongs to the replaced file
 and is removed. Every view checks that it is read from the path it was built for: a
 copied or moved warehouse refuses in one sentence instead of reading the original's
@@ -20,9 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import os
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -70,12 +73,6 @@ def _guard_ddl(database: Path) -> str:
     )
 
 
-def views_ddl(lakehouse: Lakehouse, database: Path) -> str:
-    """Every view and macro of `analytics.duckdb` over the tables' current snapshots."""
-    views = [_view_ddl(spec, lakehouse.data_files(spec)) for spec in LAKE_TABLES]
-    return "\n".join([_guard_ddl(database), *views, catalog_macros()])
-
-
 def catalog_macros() -> str:
     """The contract's macros: the UTC ones, then those over local days that reuse them."""
     return "\n".join([load_sql("catalog/macros"), load_sql("catalog/macros_local")])
@@ -88,24 +85,48 @@ def _publish_lock(local_dir: Path) -> Iterator[None]:
         yield
 
 
-def publish_views(lakehouse: Lakehouse, local_dir: Path) -> Path:
-    """Rebuilds `analytics.duckdb` over the current snapshots; returns its path."""
+def publish_views(
+    lakehouse: Lakehouse, local_dir: Path, tables: Iterable[TableSpec] = LAKE_TABLES
+) -> Path:
+    """Refreshes the views of `tables` over their current snapshots; returns the file's path.
+
+    The pipeline keeps a private master copy beside the published file: a publish
+    replaces the views of the tables it wrote in the master (everything, the first time
+    or when the macros changed), then copies the master over `analytics.duckdb` by a
+    rename. Binding a view reads the footer of every file it lists, so rebuilding only
+    the tables just written keeps a publish's cost independent of the other tables.
+    """
     local_dir.mkdir(parents=True, exist_ok=True)
     target = duckdb_path(local_dir)
+    master = local_dir / f".{DUCKDB_FILE_NAME}.master"
+    digest_file = local_dir / f".{DUCKDB_FILE_NAME}.sha256"
+    guard, macros = _guard_ddl(target), catalog_macros()
+    digest = hashlib.sha256(f"{STORAGE_VERSION}\n{guard}\n{macros}".encode()).hexdigest()
     with _publish_lock(local_dir), duckdb.connect() as connection:
         if is_s3(lakehouse.location):
             _load_httpfs(connection, lakehouse.location)
-        ddl = views_ddl(lakehouse, target)
+        rebuild = not master.exists() or not digest_file.exists()
+        rebuild = rebuild or digest_file.read_text() != digest
+        if rebuild:
+            master.unlink(missing_ok=True)
+            tables = LAKE_TABLES
+        connection.execute(
+            f"attach {_sql_string(str(master))} as views (storage_version '{STORAGE_VERSION}')"
+        )
+        connection.execute("use views")
+        if rebuild:
+            connection.execute(guard)  # the views call it
+        for spec in tables:
+            connection.execute(_view_ddl(spec, lakehouse.data_files(spec)))
+        if rebuild:
+            connection.execute(macros)
+        connection.execute("use memory")
+        connection.execute("detach views")
+        if rebuild:
+            digest_file.write_text(digest)
         temporary = local_dir / f".{DUCKDB_FILE_NAME}.{uuid.uuid4().hex}.tmp"
         try:
-            connection.execute(
-                f"attach {_sql_string(str(temporary))} as views"
-                f" (storage_version '{STORAGE_VERSION}')"
-            )
-            connection.execute("use views")
-            connection.execute(ddl)
-            connection.execute("use memory")
-            connection.execute("detach views")
+            shutil.copyfile(master, temporary)
             os.replace(temporary, target)
         finally:
             temporary.unlink(missing_ok=True)
@@ -130,13 +151,20 @@ def connect(
     first: dt.date | None = None,
     last: dt.date | None = None,
     as_of: dt.datetime | None = None,
+    tables: Iterable[TableSpec] = LAKE_TABLES,
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with every table as a view and the catalog's macros.
+    """An in-memory DuckDB with `tables` (every table by default) as views, and the macros.
 
     `first`/`last` bound the partitions listed (the caller's reads must stay inside
-    them); `as_of` reads every table as it was at that moment.
+    them); `as_of` reads every table as it was at that moment. Tables not asked for are
+    empty views, so the macros (which name them all) can be created without listing
+    their files.
     """
     connection = duckdb.connect()
-    lakehouse.register(connection, first, last, as_of=as_of)
+    tables = list(tables)
+    lakehouse.register(connection, first, last, tables=tables, as_of=as_of)
+    for spec in LAKE_TABLES:
+        if spec not in tables:
+            connection.execute(f"create temp view {spec.name} as {view_select(spec, [])}")
     connection.execute(catalog_macros())
     return connection

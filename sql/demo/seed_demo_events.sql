@@ -3,7 +3,12 @@
 -- agents and many quiet ones, most traffic around midday, every event type of the
 -- contract plus one it does not know, and about one row in a hundred hostile (invalid
 -- property values, malformed properties, a missing organisation, type or agent) so
--- that data_quality has something to count. Run `select setseed(...)` first to repeat.
+-- that data_quality has something to count. Each organisation has its own pool of users;
+-- who is active on a day depends on the user (a few come every day, most now and then),
+-- the weekday (weekends are quieter) and the organisation's day (a little noise), so
+-- daily unique users differ by organisation and day. Activity is a hash of the user and
+-- the date, so a day gets the same users whichever run seeds it; the rest is random():
+-- run `select setseed(...)` first to repeat.
 with weights (event_type, per_mille) as (
     values
         ('message.sent', 280), ('message.received', 280), ('message.rated', 50),
@@ -22,9 +27,41 @@ directory as (
         array(select md5('demo-organization-' || i)::uuid from generate_series(1, 6) as i)
             as organizations,
         array(select md5('demo-agent-' || i)::uuid from generate_series(1, 6 * 40) as i) as agents,
-        array(select md5('demo-user-' || i)::uuid from generate_series(1, 6 * 400) as i) as users,
         array(select md5('demo-workflow-' || i)::uuid from generate_series(1, 6 * 20) as i)
             as workflows
+),
+
+pools (organization_slot, pool_size, active_share) as (
+    -- users in the organisation, and its share of them active on an ordinary weekday
+    values (1, 1800, 0.30), (2, 700, 0.36), (3, 520, 0.24), (4, 300, 0.42), (5, 180, 0.30),
+        (6, 110, 0.50)
+),
+
+active_users as (
+    -- each organisation's users active on each day, busiest users first: user i of a pool
+    -- of n comes with a propensity that falls from 1 to 0 with i / n (times the weekday's and
+    -- the organisation-day's factor), compared with a uniform number hashed from both
+    select
+        day_index,
+        organization_slot,
+        array_agg(md5('demo-user-' || organization_slot || '-' || i)::uuid order by i) as users
+    from (
+        select
+            day_index,
+            pools.*,
+            %(start_date)s::date + day_index as day,
+            0.85 + 0.3 * ('x' || left(md5(
+                'demo-day-' || organization_slot || '-' || (%(start_date)s::date + day_index)
+            ), 7))::bit(28)::int / 268435456.0 as day_factor
+        from generate_series(0, %(days)s - 1) as day_index, pools
+    ) as organization_days,
+    generate_series(1, pool_size) as i
+    where i = 1
+        or ('x' || left(md5('demo-user-' || organization_slot || '-' || i || '-' || day), 7))
+            ::bit(28)::int / 268435456.0
+        < 3 * active_share * (1 - (i - 0.5) / pool_size) ^ 2 * day_factor
+            * case when extract(isodow from day) in (6, 7) then 0.45 else 1 end
+    group by day_index, organization_slot
 ),
 
 draws as (
@@ -32,7 +69,7 @@ draws as (
         day_index,
         1 + floor(6 * random() ^ 2.5)::int as organization_slot,
         floor(40 * random() ^ 3)::int as agent_rank,
-        floor(400 * random() ^ 2)::int as user_rank,
+        random() as user_draw,
         floor(20 * random() ^ 2)::int as workflow_rank,
         1 + floor(1000 * random())::int as type_slot,
         (random() + random()) * 43200 as second_of_day,
@@ -49,10 +86,12 @@ typed as (
         directory.event_types[type_slot] as event_type,
         directory.organizations[organization_slot] as organization_id,
         directory.agents[(organization_slot - 1) * 40 + 1 + agent_rank] as agent_id,
-        directory.users[(organization_slot - 1) * 400 + 1 + user_rank] as user_id,
+        active_users.users[1 + floor(cardinality(active_users.users) * user_draw ^ 1.5)::int]
+            as user_id,
         directory.workflows[(organization_slot - 1) * 20 + 1 + workflow_rank] as workflow_id
     from draws
     cross join directory
+    join active_users using (day_index, organization_slot)
 ),
 
 shaped as (

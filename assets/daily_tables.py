@@ -30,6 +30,7 @@ from warehouse.tables import (
     DATA_QUALITY,
     EVENTS,
     MODEL_PRICES,
+    ORGANIZATION_TIMEZONES,
     TableSpec,
 )
 from warehouse.views import connect
@@ -53,7 +54,12 @@ def build_daily_table_asset(
         description=spec.description,
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
-        deps=[EVENTS.name, *([MODEL_PRICES.name] if priced else [])],
+        # data_quality counts each day's unknown organisation time zones too
+        deps=[
+            EVENTS.name,
+            *([MODEL_PRICES.name] if priced else []),
+            *([ORGANIZATION_TIMEZONES.name] if spec is DATA_QUALITY else []),
+        ],
         code_version=prices_version if priced else None,
         kinds={"duckdb", "iceberg"},
         owners=OWNERS,

@@ -27,11 +27,14 @@ class SourceDatabase(ConfigurableResource):  # type: ignore[misc]
     """The platform's PostgreSQL, read through read-only UTC sessions.
 
     `retries`: further attempts at a day whose read failed transiently (ANALYTICS_SOURCE_RETRIES).
+    `timezones_table`: the platform's organisation time zones (ANALYTICS_ORG_TIMEZONES_TABLE);
+    None puts every organisation in UTC.
     """
 
     dsn: str
     table: str = DEFAULT_SOURCE_TABLE
     retries: int = DEFAULT_SOURCE_RETRIES
+    timezones_table: str | None = None
 
 
 class Warehouse(ConfigurableResource):  # type: ignore[misc]

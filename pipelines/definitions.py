@@ -21,6 +21,7 @@ from assets.partitions import daily_partitions
 from assets.raw_events import build_events_asset
 from assets.reports import build_reports_asset
 from assets.resources import PruneDatabase, SourceDatabase, Warehouse
+from assets.timezones import build_timezone_assets
 from pipelines.freshness import build_freshness_checks, build_freshness_sensor
 from pipelines.retention import build_retention_jobs
 from pipelines.schedules import build_daily_job, build_daily_schedule
@@ -49,6 +50,7 @@ defs = Definitions(
         *daily_table_assets,
         *build_insight_assets(partitions),
         build_monitor_asset(partitions),
+        *build_timezone_assets(partitions),
         build_reports_asset(partitions),
     ],
     resources={
@@ -56,6 +58,7 @@ defs = Definitions(
             dsn=secret_variable("ANALYTICS_SOURCE_DSN"),
             table=settings.source_table,
             retries=settings.source_retries,
+            timezones_table=settings.org_timezones_table,
         ),
         "warehouse": Warehouse.from_settings(settings),
         "prune_database": PruneDatabase(

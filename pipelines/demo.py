@@ -8,7 +8,11 @@ fills only the new days), and materialises every asset for that range as one sin
 backfill through Dagster, on the persistent instance in `DAGSTER_HOME` (default
 `.dagster/` in the project, the one the README's `dagster dev` opens), so the UI shows
 its runs, checks and metadata. With `ANALYTICS_SOURCE_DSN` set it reads that database
-instead and seeds nothing unless asked to with `--seed`.
+instead and seeds nothing unless asked to with `--seed`. When it seeds and
+`ANALYTICS_ORG_TIMEZONES_TABLE` is not set, it also creates the platform's time zone
+table beside the events (`<schema>.organization_timezones`: Los Angeles, Kolkata, Lord
+Howe and one unknown name) and sets the variable for its own run, so the local tables
+show real zones.
 
 The default covers 60 days: the 30-day window of `period_comparison` and the reports
 compares with the 30 days before it.
@@ -26,7 +30,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from pipelines.materialize import materialise_range, use_persistent_instance
-from warehouse.demo_events import create_events_table, seed_demo_events
+from warehouse.demo_events import create_demo_timezones, create_events_table, seed_demo_events
 from warehouse.lakehouse import lakehouse_from_settings
 from warehouse.settings import PROJECT_ROOT, Settings
 from warehouse.source import SourceError, check_source_table, utc_day_window
@@ -153,6 +157,11 @@ def run_demo(options: DemoOptions) -> None:
     dsn = os.environ["ANALYTICS_SOURCE_DSN"]
     if seed:
         seed_empty_days(dsn, settings.source_table, first, last, options.events_per_day)
+        if not settings.org_timezones_table:
+            # the demo's organisations get their zones, for this run's local tables
+            zones = create_demo_timezones(dsn, settings.source_table)
+            os.environ["ANALYTICS_ORG_TIMEZONES_TABLE"] = zones
+            print(f"Organisation time zones: {zones} (ANALYTICS_ORG_TIMEZONES_TABLE).")
     else:
         try:
             check_source_table(dsn, settings.source_table)

@@ -195,7 +195,7 @@ def dagster_ui(source, warehouse_dir, tmp_path) -> Iterator[DagsterUI]:
 
 @pytest.fixture
 def page(chromium) -> Page:
-    return chromium.new_page(viewport={"width": 1800, "height": 1800})
+    return chromium.new_page(viewport={"width": 1800, "height": 3400})
 
 
 def dismiss_welcome(page: Page) -> None:

@@ -10,7 +10,7 @@ import pyarrow as pa
 from warehouse.costs import register_priced_events
 from warehouse.lakehouse import Lakehouse
 from warehouse.sql_files import load_sql
-from warehouse.tables import EVENTS, TableSpec
+from warehouse.tables import DATA_QUALITY, EVENTS, ORGANIZATION_TIMEZONES, TableSpec
 
 # UUIDs leave DuckDB as Arrow's uuid type, which the Iceberg tables store as uuid.
 _ARROW_CONFIG = {"arrow_lossless_conversion": True}
@@ -32,6 +32,8 @@ def compute_daily_table(lakehouse: Lakehouse, spec: TableSpec, day: dt.date) -> 
             f"{spec.name} keeps its published rows; materialise `events` for {day} first."
         )
     with duckdb.connect(config=_ARROW_CONFIG) as connection:
-        lakehouse.register(connection, day, day, tables=[EVENTS])
+        # data_quality also counts the day's unknown time zones (metrics.md, section 7)
+        extra = [ORGANIZATION_TIMEZONES] if spec is DATA_QUALITY else []
+        lakehouse.register(connection, day, day, tables=[EVENTS, *extra])
         register_priced_events(lakehouse, connection)
         return connection.sql(load_sql(f"daily/{spec.name}"), params={"day": day}).to_arrow_table()

@@ -13,7 +13,9 @@ import psycopg
 from psycopg import sql
 
 from warehouse.settings import parse_qualified_table
-from warehouse.sql_files import source_statement
+from warehouse.sql_files import load_sql, source_statement
+
+DEMO_TIMEZONES_TABLE_NAME = "organization_timezones"
 
 
 def create_events_table(dsn: str, qualified_table: str) -> None:
@@ -43,3 +45,18 @@ def seed_demo_events(
         table = sql.Identifier(*parse_qualified_table(qualified_table))
         connection.execute(sql.SQL("analyze {}").format(table))
     return inserted
+
+
+def create_demo_timezones(dsn: str, events_table: str) -> str:
+    """The platform's time zone table of the demo's organisations, beside the events.
+
+    Returns its `schema.table`, for ANALYTICS_ORG_TIMEZONES_TABLE (idempotent).
+    """
+    schema, _ = parse_qualified_table(events_table)
+    table = f"{schema}.{DEMO_TIMEZONES_TABLE_NAME}"
+    statement = sql.SQL(load_sql("demo/create_organization_timezones")).format(  # type: ignore[arg-type]
+        timezones_table=sql.Identifier(schema, DEMO_TIMEZONES_TABLE_NAME)
+    )
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(statement)
+    return table

@@ -55,12 +55,10 @@ def parse_date(value: str, what: str) -> dt.date:
         raise ConfigurationError(f"{what} must be a date as YYYY-MM-DD, got {value!r}") from None
 
 
-def parse_qualified_table(value: str) -> tuple[str, str]:
+def parse_qualified_table(value: str, what: str = "ANALYTICS_SOURCE_TABLE") -> tuple[str, str]:
     """Splits `schema.table`; only plain identifiers are accepted, so quoting is never ambiguous."""
     if not _QUALIFIED_NAME.match(value):
-        raise ConfigurationError(
-            f"ANALYTICS_SOURCE_TABLE must be schema.table (plain identifiers), got {value!r}"
-        )
+        raise ConfigurationError(f"{what} must be schema.table (plain identifiers), got {value!r}")
     schema, table = value.split(".")
     return schema, table
 
@@ -237,6 +235,8 @@ class Settings:
     # where anomalies are posted; None: computed, never posted
     alert_webhook_url: str | None = None
     model_prices: Path = DEFAULT_MODEL_PRICES
+    # schema.table of the platform's organisation time zones; None: every organisation in UTC
+    org_timezones_table: str | None = None
     # S3 endpoint, region and keys of an s3:// warehouse (empty for a local one)
     object_storage: ObjectStorage = ObjectStorage()
 
@@ -250,6 +250,9 @@ class Settings:
                 f"ANALYTICS_LATE_DAYS must be a whole number of days, got {late_days_text!r}"
             )
         storage = StorageSettings.from_environment()
+        timezones_table = os.environ.get("ANALYTICS_ORG_TIMEZONES_TABLE") or None
+        if timezones_table:
+            parse_qualified_table(timezones_table, "ANALYTICS_ORG_TIMEZONES_TABLE")
         return cls(
             source_table=table,
             warehouse_location=storage.warehouse_location,
@@ -269,6 +272,7 @@ class Settings:
             model_prices=Path(
                 os.environ.get("ANALYTICS_MODEL_PRICES") or DEFAULT_MODEL_PRICES
             ).resolve(),
+            org_timezones_table=timezones_table,
             **_operations_settings(int(late_days_text)),
         )
 

@@ -169,10 +169,15 @@ DATA_QUALITY = TableSpec(
             "issue",
             "VARCHAR",
             "missing_organization_id, missing_event_type, missing_agent_id, "
-            "malformed_properties, invalid_tokens, invalid_response_time, invalid_rating or "
-            "unpriced_tokens (valid tokens without a price).",
+            "malformed_properties, invalid_tokens, invalid_response_time, invalid_rating, "
+            "unpriced_tokens (valid tokens without a price) or invalid_timezone.",
         ),
-        Column("count", "BIGINT", "Events of the day raising the issue."),
+        Column(
+            "count",
+            "BIGINT",
+            "Events of the day raising the issue (invalid_timezone: organisations with events "
+            "that day whose configured time zone is unknown).",
+        ),
     ),
 )
 
@@ -336,6 +341,47 @@ ALERTS_SENT = TableSpec(
     ),
 )
 
+_TIMEZONE = Column(
+    "timezone",
+    "VARCHAR",
+    "IANA time zone the day was computed in (UTC for a missing or unknown name).",
+)
+_LOCAL_DATE = Column("date", "DATE", "The organisation's local calendar day of the events.")
+
+
+def _local_twin(spec: TableSpec) -> TableSpec:
+    """A daily table computed over each organisation's local days: same columns plus timezone."""
+    columns = tuple(_LOCAL_DATE if column.name == "date" else column for column in spec.columns)
+    return TableSpec(
+        name=f"{spec.name}_local",
+        description=(
+            f"{spec.name} over each organisation's local calendar day (events in [local "
+            "midnight, next local midnight) of its time zone), plus the zone."
+        ),
+        key=spec.key,
+        columns=(*columns, _TIMEZONE),
+    )
+
+
+ORGANIZATION_TIMEZONES = TableSpec(
+    name="organization_timezones",
+    description=(
+        "The time zone of every organisation with events on a UTC day, as the platform's "
+        "table (ANALYTICS_ORG_TIMEZONES_TABLE) named it when the day was processed."
+    ),
+    key=("organization_id", "date"),
+    columns=(
+        _ORG,
+        _DATE,
+        Column(
+            "configured_timezone",
+            "VARCHAR",
+            "The name in the platform's table; NULL when the organisation is not in it.",
+        ),
+        _TIMEZONE,
+    ),
+)
+
 DAILY_TABLES = (
     DAILY_METRICS,
     AGENT_METRICS,
@@ -349,5 +395,29 @@ DAILY_TABLES = (
 COST_TABLES = (DAILY_METRICS, AGENT_METRICS, DATA_QUALITY, MODEL_USAGE)
 INSIGHT_TABLES = (PERIOD_COMPARISON, TOP_AGENTS)
 MONITOR_TABLES = (METRIC_ANOMALIES,)
+DAILY_METRICS_LOCAL = _local_twin(DAILY_METRICS)
+AGENT_METRICS_LOCAL = _local_twin(AGENT_METRICS)
+EVENT_COUNTS_LOCAL = _local_twin(EVENT_COUNTS)
+# the compact layers over local days: exact distinct users, averages and percentiles of
+# any range of local days (overview_local)
+DAILY_ACTIVE_USERS_LOCAL = _local_twin(DAILY_ACTIVE_USERS)
+DAILY_MEASUREMENTS_LOCAL = _local_twin(DAILY_MEASUREMENTS)
+# Each local table and the UTC table it is the twin of (same columns, same SQL).
+LOCAL_TWINS = {
+    DAILY_METRICS_LOCAL: DAILY_METRICS,
+    AGENT_METRICS_LOCAL: AGENT_METRICS,
+    EVENT_COUNTS_LOCAL: EVENT_COUNTS,
+    DAILY_ACTIVE_USERS_LOCAL: DAILY_ACTIVE_USERS,
+    DAILY_MEASUREMENTS_LOCAL: DAILY_MEASUREMENTS,
+}
+LOCAL_TABLES = tuple(LOCAL_TWINS)
 # The published tables; `alerts_sent` is the alerting's own bookkeeping, kept out of the views.
-LAKE_TABLES = (EVENTS, MODEL_PRICES, *DAILY_TABLES, *INSIGHT_TABLES, *MONITOR_TABLES)
+LAKE_TABLES = (
+    EVENTS,
+    MODEL_PRICES,
+    *DAILY_TABLES,
+    *INSIGHT_TABLES,
+    *MONITOR_TABLES,
+    ORGANIZATION_TIMEZONES,
+    *LOCAL_TABLES,
+)

@@ -73,6 +73,11 @@ def _guard_ddl(database: Path) -> str:
     )
 
 
+def catalog_macros() -> str:
+    """The contract's macros: the UTC ones, then those over local days that reuse them."""
+    return "\n".join([load_sql("catalog/macros"), load_sql("catalog/macros_local")])
+
+
 @contextmanager
 def _publish_lock(local_dir: Path) -> Iterator[None]:
     with open(local_dir / f".{DUCKDB_FILE_NAME}.lock", "w") as lock:
@@ -95,7 +100,7 @@ def publish_views(
     target = duckdb_path(local_dir)
     master = local_dir / f".{DUCKDB_FILE_NAME}.master"
     digest_file = local_dir / f".{DUCKDB_FILE_NAME}.sha256"
-    guard, macros = _guard_ddl(target), load_sql("catalog/macros")
+    guard, macros = _guard_ddl(target), catalog_macros()
     digest = hashlib.sha256(f"{STORAGE_VERSION}\n{guard}\n{macros}".encode()).hexdigest()
     with _publish_lock(local_dir), duckdb.connect() as connection:
         if is_s3(lakehouse.location):
@@ -161,5 +166,5 @@ def connect(
     for spec in LAKE_TABLES:
         if spec not in tables:
             connection.execute(f"create temp view {spec.name} as {view_select(spec, [])}")
-    connection.execute(load_sql("catalog/macros"))
+    connection.execute(catalog_macros())
     return connection

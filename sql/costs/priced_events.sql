@@ -17,7 +17,8 @@ priced as (
     from modelled
     asof left join model_prices
         on modelled.model = model_prices.model
-        and modelled.event_date >= model_prices.effective_from
+        -- the UTC day of created_at, also where event_date is an organisation's local day
+        and modelled.created_at::date >= model_prices.effective_from
 )
 
 select *, tokens * usd_per_million_tokens / 1000000 as cost_usd from priced

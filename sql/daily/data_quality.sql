@@ -35,10 +35,19 @@ issues as (
     from present
 ),
 
+timezone_issues as (
+    -- section 7: each organisation with events this day whose zone name is unknown, once
+    select $day::date as date, 'invalid_timezone' as issue, count(*) as count
+    from organization_timezones
+    where date = $day and configured_timezone is not null and configured_timezone <> timezone
+),
+
 final as (
     select $day::date as date, issue, count
     from issues
     unpivot (count for issue in (columns(*)))
+    union all
+    select * from timezone_issues
 )
 
 select * from final where count > 0 order by issue

@@ -14,12 +14,12 @@ import uuid
 import duckdb
 import psycopg
 import pytest
+from conftest import warehouse_resource
 from dagster import materialize
 
 from assets.partitions import partition_range_tags
 from assets.resources import SourceDatabase
 from pipelines.definitions import defs
-from tests.conftest import warehouse_resource
 from warehouse.settings import ConfigurationError, Settings
 from warehouse.source import SourceError
 from warehouse.tables import DATA_QUALITY, EVENTS, LOCAL_TABLES, ORGANIZATION_TIMEZONES

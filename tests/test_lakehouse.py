@@ -45,6 +45,12 @@ DATE_COLUMNS = {
     "model_prices": "effective_from",
     "model_usage": "date",
     "metric_anomalies": "date",
+    "organization_timezones": "date",
+    "daily_metrics_local": "date",
+    "agent_metrics_local": "date",
+    "event_counts_local": "date",
+    "daily_active_users_local": "date",
+    "daily_measurements_local": "date",
 }
 DAILY_METRICS_ROW = {
     "organization_id": ORG,

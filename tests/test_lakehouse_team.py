@@ -56,6 +56,12 @@ TABLES = {
     "model_prices",
     "model_usage",
     "metric_anomalies",
+    "organization_timezones",
+    "daily_metrics_local",
+    "agent_metrics_local",
+    "event_counts_local",
+    "daily_active_users_local",
+    "daily_measurements_local",
 }
 
 

@@ -135,7 +135,8 @@ def test_a_valid_range_runs_the_selected_assets_in_one_run(source, tmp_path):
     published = [line.split(" - ")[-1] for line in done.stderr.splitlines()]
     assert "events 2025-03-01: 1 rows published" in published
     assert "daily_metrics 2025-03-02: 1 rows published" in published
-    assert len(done.stderr.splitlines()) == 2 * 7  # events+ is events and the 6 daily tables
+    # every line is a table's day: published, or a local day waiting for its next UTC day
+    assert all(line.endswith("rows published") or ": skipped, " in line for line in published)
     assert "Warning" not in done.stderr
     with DagsterInstance.from_config(str(tmp_path / "home")) as instance:
         assert len(instance.get_runs()) == 1

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from pyiceberg.exceptions import CommitFailedException, ValidationException
 
 from warehouse.lakehouse import Lakehouse
 from warehouse.sql_files import load_sql
@@ -31,6 +32,9 @@ PRICE_COLUMNS = ("model", "effective_from", "usd_per_million_tokens")
 
 class PriceFileError(ValueError):
     """The price file is malformed; the message names the file and the line."""
+
+
+_PRICE_COMMIT_ATTEMPTS = 5
 
 
 def prices_version(path: Path) -> str:
@@ -122,9 +126,28 @@ def load_prices(path: Path) -> pa.Table:
 
 
 def publish_prices(lakehouse: Lakehouse, prices: pa.Table) -> None:
-    """Replaces the whole `model_prices` table with `prices` in one commit."""
-    table = lakehouse.table(MODEL_PRICES)
-    table.overwrite(prices)
+    """Replaces the whole `model_prices` table with `prices` in one commit.
+
+    Parallel runs each load the same price list: two whole-table overwrites conflict, so
+    a run whose commit lost the race re-reads the table and is done when the winner
+    published the same prices.
+    """
+    for attempt in range(_PRICE_COMMIT_ATTEMPTS):
+        table = lakehouse.table(MODEL_PRICES)
+        if table.current_snapshot() is not None and _same_rows(table.scan().to_arrow(), prices):
+            return
+        try:
+            table.overwrite(prices)
+            return
+        except (CommitFailedException, ValidationException):
+            if attempt == _PRICE_COMMIT_ATTEMPTS - 1:
+                raise
+
+
+def _same_rows(published: pa.Table, prices: pa.Table) -> bool:
+    order = [("model", "ascending"), ("effective_from", "ascending")]
+    names = prices.column_names
+    return published.select(names).sort_by(order).to_pylist() == prices.sort_by(order).to_pylist()
 
 
 def register_priced_events(lakehouse: Lakehouse, connection: duckdb.DuckDBPyConnection) -> None:

@@ -40,16 +40,6 @@ from tenacity import (
 from warehouse.settings import DEFAULT_SOURCE_RETRIES, parse_qualified_table
 from warehouse.sql_files import load_sql
 
-REQUIRED_COLUMNS = (
-    "id",
-    "organization_id",
-    "event_type",
-    "resource_type",
-    "resource_id",
-    "properties",
-    "user_id",
-    "created_at",
-)
 # The contract's type of each column (metrics.md, section 1), as PostgreSQL's type names
 # (information_schema.columns.udt_name, which names a domain's base type).
 EXPECTED_TYPES = {
@@ -168,7 +158,7 @@ def check_source_table(dsn: str, qualified_table: str) -> None:
             f"Source table {qualified_table} does not exist (set ANALYTICS_SOURCE_TABLE)."
         )
     types = dict(found)
-    missing = sorted(set(REQUIRED_COLUMNS) - set(types))
+    missing = sorted(set(EXPECTED_TYPES) - set(types))
     if missing:
         raise SourceError(f"Source table {qualified_table} lacks columns: {', '.join(missing)}.")
     wrong = [

@@ -8,9 +8,10 @@ from typing import Any
 import pyarrow as pa
 from dagster import MetadataValue, TableColumn, TableSchema
 
+from warehouse.lakehouse import HEAD_ROWS as PREVIEW_ROWS
+from warehouse.lakehouse import StagedPartition
 from warehouse.tables import TableSpec
 
-PREVIEW_ROWS = 10
 # Who answers for the warehouse's tables in the Dagster UI.
 OWNERS = ["team:analytics-engineering"]
 
@@ -47,11 +48,11 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def partition_metadata(rows: pa.Table) -> dict[str, Any]:
+def partition_metadata(staged: StagedPartition) -> dict[str, Any]:
     """What one partition's materialization shows: its own row count and preview."""
-    metadata: dict[str, Any] = {"dagster/row_count": MetadataValue.int(rows.num_rows)}
-    if rows.num_rows:
-        metadata["preview"] = MetadataValue.md(preview_markdown(rows))
+    metadata: dict[str, Any] = {"dagster/row_count": MetadataValue.int(staged.num_rows)}
+    if staged.num_rows:
+        metadata["preview"] = MetadataValue.md(preview_markdown(staged.head))
     return metadata
 
 

@@ -18,17 +18,19 @@ from dagster import AssetExecutionContext, Failure
 from assets.metadata import partition_metadata
 from assets.resources import Warehouse
 from warehouse.audits import Audit, AuditFailed, require
-from warehouse.lakehouse import LakehouseError
+from warehouse.lakehouse import LakehouseError, StagedPartition
 from warehouse.tables import TableSpec
-from warehouse.views import ViewsNotBuilt, publish_views
+from warehouse.views import ViewsNotBuilt, duckdb_path, publish_views
 
-DayRows = tuple[dt.date, pa.Table, list[Audit]]
+# A day's rows in memory, or already staged (the extraction streams the day to its file)
+DayRows = tuple[dt.date, pa.Table | StagedPartition, list[Audit]]
 
 
 @dataclass
 class PublishedDays:
     rows_per_day: dict[str, int] = field(default_factory=dict)
     audits: list[Audit] = field(default_factory=list)
+    changed: bool = False  # whether any day made a snapshot
 
 
 def publish_days(
@@ -38,16 +40,27 @@ def publish_days(
     published = PublishedDays()
     try:
         for day, rows, audits in days:
-            require(spec, audits)
-            lakehouse.replace_partition(spec, day, rows)
-            context.log.info(f"{spec.name} {day}: {rows.num_rows} rows published")
-            context.add_asset_metadata(partition_metadata(rows), partition_key=day.isoformat())
-            published.rows_per_day[day.isoformat()] = rows.num_rows
+            try:
+                require(spec, audits)
+            except AuditFailed:
+                if isinstance(rows, StagedPartition):
+                    lakehouse.discard(spec, rows)
+                raise
+            staged = (
+                rows
+                if isinstance(rows, StagedPartition)
+                else lakehouse.stage_partition(spec, day, rows)
+            )
+            published.changed |= lakehouse.commit_partition(spec, staged)
+            context.log.info(f"{spec.name} {day}: {staged.num_rows} rows published")
+            context.add_asset_metadata(partition_metadata(staged), partition_key=day.isoformat())
+            published.rows_per_day[day.isoformat()] = staged.num_rows
             published.audits.extend(audits)
     except (AuditFailed, LakehouseError) as error:
         raise Failure(description=str(error), allow_retries=False) from None
     finally:
-        if published.rows_per_day:
+        # an unchanged table keeps its views, unless none were ever published
+        if published.changed or not duckdb_path(warehouse.local_path).exists():
             refresh_views(context, warehouse, [spec])
     return published
 

@@ -1,5 +1,6 @@
 """The raw lake: each UTC day of `analytics_events`, copied from PostgreSQL into `events`."""
 
+import functools
 from collections.abc import Iterator
 
 from dagster import (
@@ -46,17 +47,17 @@ def _extracted_days(
             source.dsn,
             source.table,
             day,
+            write=functools.partial(lakehouse.stage_partition, EVENTS, day),
             retries=source.retries,
             on_retry=lambda retried_day, attempt, cause: context.log.warning(
                 f"Reading {source.table} for {retried_day} failed on attempt {attempt} of "
                 f"{source.retries + 1}, retrying: {cause}"
             ),
         )
-        lake_rows = extracted.rows.num_rows
         audits = audit_extraction(
             day,
             extracted.source_rows,
-            lake_rows,
+            extracted.rows.num_rows,
             lakehouse.published_rows(EVENTS, day),
             allow_shrink,
         )

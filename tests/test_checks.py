@@ -166,10 +166,10 @@ def test_a_short_extraction_blocks_every_table(source, warehouse_dir, lakehouse)
     A lake shorter than its source is made deterministic with a view as the source
     table: its rows exist only for the first statement of a transaction that reads it
     (a volatile function counts those statements in a transaction-local setting, which
-    a read-only session may still set). Of the extraction's copy and count, read in one
-    snapshot, the first sees the day's event and the second sees none, so lake and
+    a read-only session may still set). Of the extraction's count and copy, read in one
+    snapshot, the count sees no event and the copy sees the day's event, so lake and
     source disagree by one on every run: a source that changes under a snapshot, which
-    is what the check is there for.
+    is what the check is there for. The copied row's file is deleted, never committed.
     """
     source.insert(event("2025-03-01 10:00"))
     schema, table = source.table.split(".")
@@ -183,7 +183,7 @@ def test_a_short_extraction_blocks_every_table(source, warehouse_dir, lakehouse)
             ).format(sql.Identifier(schema, "statement_number"))
         )
         connection.execute(
-            sql.SQL("create view {} as select * from {} where (select {}()) = 1").format(
+            sql.SQL("create view {} as select * from {} where (select {}()) = 2").format(
                 sql.Identifier(schema, "shrinking_events"),
                 sql.Identifier(schema, table),
                 sql.Identifier(schema, "statement_number"),
@@ -212,6 +212,7 @@ def test_a_short_extraction_blocks_every_table(source, warehouse_dir, lakehouse)
     assert materialized <= {"model_prices"}
     for spec in LAKE_TABLES:
         assert lakehouse.published_rows(spec, DAY) is None, spec.name
+    assert list(warehouse_dir.glob("**/events/data/**/*.parquet")) == []
 
 
 def test_a_day_failing_a_blocking_check_is_not_published_and_the_run_names_day_and_check(

@@ -10,6 +10,8 @@ import uuid
 import duckdb
 import pytest
 
+from warehouse.insights import as_of_chunks
+
 ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
 OTHER_ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a2")
 AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000b1")
@@ -339,3 +341,17 @@ def test_late_events_change_a_later_as_of_date_after_a_rerun(source, run_pipelin
     assert run_pipeline("2025-03-02", "2025-03-03").success
 
     assert comparison(query, "2025-03-03", 7, "total_messages")[0] == 3
+
+
+@pytest.mark.parametrize(
+    ("days", "size", "expected_lengths"),
+    [(1, 7, [1]), (7, 7, [7]), (8, 7, [7, 1]), (365, 7, [7] * 52 + [1])],
+)
+def test_a_range_of_as_of_dates_is_computed_in_bounded_chunks_of_consecutive_dates(
+    days, size, expected_lengths
+):
+    first = dt.date(2025, 1, 1)
+    dates = [first + dt.timedelta(days=offset) for offset in reversed(range(days))]
+    chunks = list(as_of_chunks(dates, size))
+    assert [len(chunk) for chunk in chunks] == expected_lengths
+    assert [day for chunk in chunks for day in chunk] == sorted(dates)

@@ -1,4 +1,11 @@
-"""Computes insight tables (keyed by as-of date) for a range of as-of dates in one pass."""
+"""Computes insight tables (keyed by as-of date) for a range of as-of dates, a week at a time.
+
+One query per chunk of as-of dates, not one per date (each would re-read its whole
+lookback) nor one for the whole range: the comparison joins every as-of date with every
+day of its windows, so a year computed in one query held ~10 GiB (issue 13). A chunk
+reads only its own lookback's partitions, so memory is bounded by the chunk and the
+cost of one new as-of date does not grow with the warehouse's history.
+"""
 
 from __future__ import annotations
 
@@ -15,23 +22,41 @@ from warehouse.views import connect
 
 # The longest lookback of an insight: a 30-day window against the 30 days before it.
 LOOKBACK_DAYS = 2 * 30 - 1
+# As-of dates per query: a chunk re-reads its 59-day lookback, so a week costs ~1.1x the
+# days a single pass would read, and holds a week of comparisons in memory.
+AS_OF_DATES_PER_QUERY = 7
+
+
+def as_of_chunks(
+    as_of_dates: list[dt.date], size: int = AS_OF_DATES_PER_QUERY
+) -> Iterator[list[dt.date]]:
+    """The dates in ascending order, `size` consecutive ones (or fewer, at the end) at a time."""
+    ordered = sorted(as_of_dates)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
 
 
 def compute_insight_partitions(
     lakehouse: Lakehouse, spec: TableSpec, as_of_dates: list[dt.date]
 ) -> Iterator[tuple[dt.date, pa.Table]]:
-    """Runs `sql/insights/<table>.sql` once over the range; yields each as-of date's rows.
+    """Runs `sql/insights/<table>.sql` per chunk of as-of dates; yields each date's rows.
 
     The computation reads the lakehouse through the same views and macros analysts use,
     so the published tables and the macros agree by construction.
     """
-    first, last = min(as_of_dates), max(as_of_dates)
+    for chunk in as_of_chunks(as_of_dates):
+        computed = _compute_chunk(lakehouse, spec, chunk[0], chunk[-1])
+        for as_of_date in chunk:
+            yield as_of_date, computed.filter(pc.equal(computed["as_of_date"], as_of_date))
+
+
+def _compute_chunk(
+    lakehouse: Lakehouse, spec: TableSpec, first: dt.date, last: dt.date
+) -> pa.Table:
     window_start = first - dt.timedelta(days=LOOKBACK_DAYS)
     with connect(lakehouse, window_start, last, tables=DAILY_TABLES) as connection:
         connection.execute("set arrow_lossless_conversion = true")
-        computed = connection.sql(
+        return connection.sql(
             f"{load_sql(f'insights/{spec.name}')} order by {', '.join(spec.key)}",
             params={"first_as_of": first, "last_as_of": last},
         ).to_arrow_table()
-    for as_of_date in as_of_dates:
-        yield as_of_date, computed.filter(pc.equal(computed["as_of_date"], as_of_date))

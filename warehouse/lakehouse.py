@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -65,6 +66,8 @@ from warehouse.settings import ObjectStorage, Settings, StorageSettings, is_s3
 from warehouse.tables import LAKE_TABLES, TableSpec
 
 NAMESPACE = "analytics"
+# Rows a staged partition keeps in memory for its preview in the Dagster UI.
+HEAD_ROWS = 10
 CATALOG_NAME = "analytics"
 _ICEBERG_TYPES: dict[str, IcebergType] = {
     "UUID": UUIDType(),
@@ -88,6 +91,16 @@ _TABLE_PROPERTIES = {
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "20",
 }
+
+
+@dataclass(frozen=True)
+class StagedPartition:
+    """A day's rows in a data file of the table that no snapshot lists yet."""
+
+    day: dt.date
+    path: str | None  # None: the day has no rows, and committing it empties the partition
+    num_rows: int
+    head: pa.Table  # the first HEAD_ROWS rows, for a preview
 
 
 class LakehouseError(RuntimeError):
@@ -217,44 +230,80 @@ class Lakehouse:
             )
 
     def replace_partition(self, spec: TableSpec, day: dt.date, rows: pa.Table) -> None:
-        """Replaces the partition `day` with `rows` in one atomic commit and one snapshot.
+        """Replaces the partition `day` with `rows`: staged, then committed."""
+        self.commit_partition(spec, self.stage_partition(spec, day, rows))
+
+    def stage_partition(
+        self, spec: TableSpec, day: dt.date, rows: pa.Table | pa.RecordBatchReader
+    ) -> StagedPartition:
+        """Writes the day's rows to a new data file of the table, batch by batch, uncommitted.
+
+        No reader sees the file until `commit_partition` adds it to a snapshot, so the
+        rows can be audited first; a stream is written as it arrives (the extraction
+        overlaps PostgreSQL's COPY, and memory holds a batch, not the day). The file is
+        written by Arrow's Parquet writer with the columns' Iceberg field ids, rather than
+        by pyiceberg's table writer, which copies a table twice to split it by partition:
+        a day is one partition. A failed write leaves no file.
+        """
+        table = self.table(spec)
+        target = schema_to_pyarrow(table.schema(), include_field_ids=True)
+        batches = rows.to_reader() if isinstance(rows, pa.Table) else rows
+        folder = f"{table.location()}/data/{spec.date_column}={day.isoformat()}"
+        path = f"{folder}/{uuid.uuid4()}.parquet"
+        num_rows, head = 0, target.empty_table()
+        try:
+            with (
+                table.io.new_output(path).create() as stream,
+                pq.ParquetWriter(stream, target, compression="zstd") as writer,
+            ):
+                for batch in batches:
+                    typed = pa.Table.from_batches([batch]).select(target.names).cast(target)
+                    writer.write_table(typed)
+                    if num_rows < HEAD_ROWS:
+                        head = pa.concat_tables([head, typed.slice(0, HEAD_ROWS - num_rows)])
+                    num_rows += typed.num_rows
+        except BaseException:
+            _delete_quietly(table, path)
+            raise
+        if not num_rows:
+            _delete_quietly(table, path)
+        return StagedPartition(day, path if num_rows else None, num_rows, head)
+
+    def discard(self, spec: TableSpec, staged: StagedPartition) -> None:
+        """Deletes a staged file that will not be committed (its audit failed)."""
+        if staged.path:
+            _delete_quietly(self.table(spec), staged.path)
+
+    def commit_partition(self, spec: TableSpec, staged: StagedPartition) -> bool:
+        """Makes the staged rows the partition, in one atomic commit and one snapshot.
 
         `Table.overwrite` would commit a delete snapshot and an append snapshot together:
         the table's history would then hold a version without the day, which time travel
         (`snapshot_as_of`, any engine's `AS OF`) could land on. One OVERWRITE snapshot
-        drops the partition's files and adds the new ones, so every version has the old
+        drops the partition's files and adds the new one, so every version has the old
         rows or the new ones. Identity partitioning makes the partition's files exactly
-        the files the filter plans.
-
-        The day is written as one Parquet file, by Arrow's writer straight from `rows`
-        (with the columns' Iceberg field ids), rather than by pyiceberg's table writer,
-        which copies the table twice to split it by partition: a day is one partition.
+        the files the filter plans. An empty day over an empty partition changes nothing
+        and commits nothing (returns False): no empty snapshots pile up.
         """
         table = self.table(spec)
-        target = schema_to_pyarrow(table.schema(), include_field_ids=True)
-        rows = rows.select(target.names).cast(target)
-        partition = EqualTo(spec.date_column, day.isoformat())
-        data_file_path = (
-            f"{table.location()}/data/{spec.date_column}={day.isoformat()}/{uuid.uuid4()}.parquet"
-        )
-        if rows.num_rows:
-            with table.io.new_output(data_file_path).create() as stream:
-                pq.write_table(rows, stream, compression="zstd")
+        partition = EqualTo(spec.date_column, staged.day.isoformat())
+        replaced = [task.file for task in table.scan(row_filter=partition).plan_files()]
+        if not replaced and not staged.path:
+            return False
         with table.transaction() as transaction:
             snapshot = transaction.update_snapshot(
-                snapshot_properties={"analytics.partition": day.isoformat()}
+                snapshot_properties={"analytics.partition": staged.day.isoformat()}
             )
             with snapshot.overwrite() as overwrite:
                 # the predicate scopes the commit-conflict checks to this partition
                 overwrite.delete_by_predicate(partition)
-                for task in table.scan(row_filter=partition).plan_files():
-                    overwrite.delete_data_file(task.file)
-                if rows.num_rows:
+                for data_file in replaced:
+                    overwrite.delete_data_file(data_file)
+                if staged.path:
                     overwrite.append_data_file(
-                        parquet_file_to_data_file(
-                            table.io, transaction.table_metadata, data_file_path
-                        )
+                        parquet_file_to_data_file(table.io, transaction.table_metadata, staged.path)
                     )
+        return True
 
     def delete_partitions(self, spec: TableSpec, days: Iterable[dt.date]) -> None:
         """Deletes whole partitions in one commit (retention)."""
@@ -339,6 +388,11 @@ def open_lakehouse(
     `storage` is the S3 endpoint, region and keys of an s3:// warehouse (Settings).
     """
     return Lakehouse(location, catalog_uri, (storage or ObjectStorage()).properties())
+
+
+def _delete_quietly(table: Table, path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        table.io.delete(path)
 
 
 class _S3Files(ArrowFSWrapper):  # type: ignore[misc]

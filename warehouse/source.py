@@ -22,6 +22,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import adbc_driver_manager
 import adbc_driver_postgresql.dbapi as adbc
@@ -92,6 +93,10 @@ _TYPING_CONFIG = {
 }
 
 
+# Typed rows handed to the writer at a time: ~40 MiB of Arrow, one Parquet row group.
+_ROWS_PER_BATCH = 262_144
+
+
 class SourceError(RuntimeError):
     """The source cannot be read; the message says why in one sentence."""
 
@@ -100,11 +105,21 @@ RetryCallback = Callable[[dt.date, int, str], None]
 """Told of each retry: the day, the attempt that failed (1 for the first) and its cause."""
 
 
+# What the extraction hands the day's typed batches to (the lakehouse's writer), and what
+# it keeps of them; by default the day read into one Arrow table.
+Rows = TypeVar("Rows")
+RowsWriter = Callable[[pa.RecordBatchReader], Rows]
+
+
+def read_all(batches: pa.RecordBatchReader) -> pa.Table:
+    return batches.read_all()
+
+
 @dataclass(frozen=True)
-class ExtractedDay:
+class ExtractedDay(Generic[Rows]):
     day: dt.date
     source_rows: int
-    rows: pa.Table
+    rows: Rows
 
 
 def utc_day_window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -188,11 +203,14 @@ def extract_events_for_day(
     qualified_table: str,
     day: dt.date,
     *,
+    write: RowsWriter[Rows] = read_all,  # type: ignore[assignment]
     retries: int = DEFAULT_SOURCE_RETRIES,
     on_retry: RetryCallback | None = None,
-) -> ExtractedDay:
+) -> ExtractedDay[Rows]:
     """The source's events of `day` (UTC, half-open), typed, and the source's count of them.
 
+    The typed rows stream into `write` while COPY is still sending (`Lakehouse.
+    stage_partition` writes them to the day's file: memory holds a batch, not the day).
     A transient failure re-reads the whole day, at most `retries` more times, calling
     `on_retry` before each wait; then, or on any other error, raises a SourceError.
     """
@@ -209,7 +227,7 @@ def extract_events_for_day(
         reraise=True,
     )
     try:
-        return retrying(_extract_day, dsn, qualified_table, day)
+        return retrying(_extract_day, dsn, qualified_table, day, write)
     except (adbc_driver_manager.Error, duckdb.Error) as error:
         attempts = retrying.statistics.get("attempt_number", 1)
         after = f" after {attempts} attempts" if attempts > 1 else ""
@@ -218,7 +236,9 @@ def extract_events_for_day(
         ) from None
 
 
-def _extract_day(dsn: str, qualified_table: str, day: dt.date) -> ExtractedDay:
+def _extract_day(
+    dsn: str, qualified_table: str, day: dt.date, write: RowsWriter[Rows]
+) -> ExtractedDay[Rows]:
     """One attempt: a new connection and snapshot, the whole day read from the start."""
     window = tuple(bound.isoformat() for bound in utc_day_window(day))
     table = quoted_table(qualified_table)
@@ -226,15 +246,18 @@ def _extract_day(dsn: str, qualified_table: str, day: dt.date) -> ExtractedDay:
         cursor.execute("set transaction isolation level repeatable read")
         cursor.execute(load_sql("extract/set_extraction_window"), window)
         cursor.fetchall()
+        # counted first, in the same snapshot: once the rows are written, nothing is left
+        # that could fail and leave their file behind
+        cursor.execute(load_sql("extract/count_events_for_day").format(source_table=table))
+        (source_rows,) = cursor.fetchone()
         cursor.execute(load_sql("extract/select_events_for_day").format(source_table=table))
         # The scan has no order to keep (a heap scan's is arbitrary); letting DuckDB's
         # threads write in any order saves the buffering: ~20% less memory at 1M rows.
         # A connection lost mid-stream surfaces here, as DuckDB's error reading the stream.
         with duckdb.connect(config=_TYPING_CONFIG) as typing_connection:
             typing_connection.register("raw_events", cursor.fetch_record_batch())
-            rows = typing_connection.sql(load_sql("lake/type_events")).to_arrow_table()
-        cursor.execute(load_sql("extract/count_events_for_day").format(source_table=table))
-        (source_rows,) = cursor.fetchone()
+            typed = typing_connection.sql(load_sql("lake/type_events"))
+            rows = write(typed.fetch_arrow_reader(_ROWS_PER_BATCH))
         connection.rollback()
     return ExtractedDay(day=day, source_rows=int(source_rows), rows=rows)
 

@@ -8,8 +8,7 @@ so process start-up and import time are not counted.
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
-import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from dagster import DagsterInstance, materialize
 
 from assets.partitions import partition_range_tags
 from assets.resources import SourceDatabase, Warehouse
+from bench.dagster_cli import peak_rss_of
 from pipelines.definitions import defs
 from warehouse.settings import default_catalog_uri
 from warehouse.source import (
@@ -154,12 +154,14 @@ def day_range(dsn: str, qualified_table: str, first_day: dt.date, days: int) -> 
 def whole_day_peak_rss(dsn: str, qualified_table: str, day: dt.date) -> int:
     """Peak resident memory in bytes of a fresh process that runs the whole day.
 
-    A child process, so the seeding and earlier measurements in this one do not count.
+    A child process, so the seeding and earlier measurements in this one do not count;
+    its own rusage (`os.wait4`), since `RUSAGE_CHILDREN` would hold the largest of every
+    child waited for, the command-line runs included.
     """
-    context = multiprocessing.get_context("spawn")
-    child = context.Process(target=whole_day, args=(dsn, qualified_table, day))
-    child.start()
-    child.join()
-    if child.exitcode != 0:
-        raise RuntimeError(f"The whole-day run in a child process failed ({child.exitcode})")
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    script = (
+        "import datetime, sys; from bench.measure import whole_day;"
+        " whole_day(sys.argv[1], sys.argv[2], datetime.date.fromisoformat(sys.argv[3]))"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-rss-") as folder:
+        log = Path(folder) / "whole-day.log"
+        return peak_rss_of([sys.executable, "-c", script, dsn, qualified_table, str(day)], log)

@@ -1,0 +1,203 @@
+"""A day through the command line: the fixed cost of a run, and the day's data cost.
+
+Issue 13 measures both with `dagster asset materialize -m pipelines.definitions --select
+'*' --partition DAY`, wall time of the process:
+
+- fixed cost: a run of an empty day (no events) against Dagster's floor, the same
+  command materialising one no-op partitioned asset (`bench/floor_definitions.py`);
+- the whole day's data cost: a day's run minus an empty day's run.
+
+Both days are run once in-process first (one range), so the timed runs find the
+warehouse, its catalog and tables there, and re-run their day, as `whole day` does.
+`profile_table` shows where the empty day's seconds go: imports, loading the
+definitions, each step, and before and after the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import measure
+from bench.dagster_cli import (
+    FLOOR_MODULE,
+    CliRun,
+    DagsterCli,
+    ImportProfile,
+    project_and_libraries,
+)
+from bench.report import Row, at_most, ratio_of, table
+
+FIXED_COST_TARGET = 1.15  # an empty day's run against Dagster's floor
+DATA_COST_TARGET = 2.0  # a day's run minus an empty day's, against the COPY limit
+TOP_LIBRARIES = 6
+
+
+@dataclass(frozen=True)
+class CliDays:
+    """Timed runs of the floor, an empty day and a day of events; both code locations' load."""
+
+    floor: list[CliRun]
+    empty: list[CliRun]
+    day: list[CliRun]
+    floor_profile: ImportProfile
+    empty_profile: ImportProfile
+
+    @property
+    def floor_seconds(self) -> float:
+        return statistics.median(run.wall for run in self.floor)
+
+    @property
+    def empty_seconds(self) -> float:
+        return statistics.median(run.wall for run in self.empty)
+
+    @property
+    def day_seconds(self) -> float:
+        return statistics.median(run.wall for run in self.day)
+
+    @property
+    def data_cost(self) -> float:
+        return self.day_seconds - self.empty_seconds
+
+
+def warehouse_settings(dsn: str, qualified_table: str, warehouse: Path) -> dict[str, str]:
+    """The ANALYTICS_* variables of a run reading `qualified_table` into `warehouse`."""
+    return {
+        "ANALYTICS_SOURCE_DSN": dsn,
+        "ANALYTICS_SOURCE_TABLE": qualified_table,
+        "ANALYTICS_WAREHOUSE_DIR": str(warehouse),
+    }
+
+
+def cli_days(dsn: str, qualified_table: str, day: dt.date, repeat: int, scratch: Path) -> CliDays:
+    """`repeat` runs each of the floor, the empty day before `day`, and `day`, interleaved."""
+    empty_day = day - dt.timedelta(days=1)
+    warehouse = scratch.resolve() / "warehouse"
+    cli = DagsterCli(
+        scratch / "home", warehouse_settings(dsn, qualified_table, warehouse), scratch / "logs"
+    )
+    measure.pipeline_run(dsn, qualified_table, warehouse, empty_day, day)
+    floor, empty, days = [], [], []
+    for _ in range(repeat):
+        floor.append(cli.materialize(empty_day, module=FLOOR_MODULE))
+        empty.append(cli.materialize(empty_day))
+        days.append(cli.materialize(day))
+    return CliDays(floor, empty, days, cli.import_profile(FLOOR_MODULE), cli.import_profile())
+
+
+def rows(days: CliDays, limit: float) -> list[Row]:
+    """The data cost (against the limit), the fixed cost (against the floor) and the floor."""
+    fixed = days.empty_seconds / days.floor_seconds
+    data_ratio = ratio_of(days.data_cost, limit)
+    return [
+        Row(
+            "whole day's data cost: a day's run minus an empty day's, CLI",
+            f"{days.data_cost:.2f} s",
+            days.data_cost,
+            f"{days.day_seconds:.2f} s - {days.empty_seconds:.2f} s,"
+            " wall time of dagster asset materialize",
+            f"<= {DATA_COST_TARGET:.2f}x limit",
+            # a tiny day's data costs less than the runs' noise
+            at_most(data_ratio, DATA_COST_TARGET) if days.data_cost > 0 else "- (below the noise)",
+        ),
+        Row(
+            "fixed cost: an empty day's run, CLI",
+            f"{days.empty_seconds:.2f} s",
+            note=f"{fixed:.2f}x the floor; profile below",
+            target=f"<= {FIXED_COST_TARGET:.2f}x floor",
+            verdict=at_most(fixed, FIXED_COST_TARGET),
+        ),
+        Row(
+            "floor: one no-op partitioned asset, same CLI",
+            f"{days.floor_seconds:.2f} s",
+            note="bench/floor_definitions.py, in-process executor",
+        ),
+    ]
+
+
+def _median_run(runs: Sequence[CliRun]) -> CliRun:
+    middle = statistics.median(run.wall for run in runs)
+    return min(runs, key=lambda run: abs(run.wall - middle))
+
+
+def _line(part: str, empty: float | None, floor: float | None, note: str) -> tuple[str, ...]:
+    cells = ("-" if seconds is None else f"{seconds:.2f}" for seconds in (empty, floor))
+    return (part, *cells, note)
+
+
+def _packages(load: ImportProfile, names: Sequence[str]) -> dict[str, float]:
+    """Import seconds of the project, of each named library, and of every other module."""
+    project = dict(project_and_libraries(load.packages, 0))["project modules"]
+    named = {name: load.packages.get(name, 0.0) for name in names}
+    other = sum(load.packages.values()) - project - sum(named.values())
+    return {"project modules": project, **named, "other modules": other}
+
+
+def profile_table(days: CliDays) -> str:
+    """Where an empty day's seconds go, beside the floor's: one run of each (the median)."""
+    empty, floor = _median_run(days.empty), _median_run(days.floor)
+    load, floor_load = days.empty_profile, days.floor_profile
+    libraries = [name for name, _ in project_and_libraries(load.packages, TOP_LIBRARIES)[1:-1]]
+    packages, floor_packages = _packages(load, libraries), _packages(floor_load, libraries)
+    notes = {
+        "project modules": "pipelines, assets, warehouse: their bodies build the definitions",
+        "other modules": "every other package",
+    }
+    lines = [
+        _line("wall time of the command", empty.wall, floor.wall, "process start to exit"),
+        _line(
+            "imports of the code location",
+            load.imports,
+            floor_load.imports,
+            "importing the module, in a child with python -X importtime",
+        ),
+        *(
+            _line(
+                f"- {name}",
+                seconds,
+                floor_packages[name],
+                notes.get(name, "its modules' own import time"),
+            )
+            for name, seconds in packages.items()
+        ),
+        _line(
+            "loading the definitions",
+            load.resolution,
+            floor_load.resolution,
+            "repository, selection '*' and implicit asset job, after the imports",
+        ),
+        _line(
+            "before the run, besides loading",
+            empty.before_run - load.imports - load.resolution,
+            floor.before_run - floor_load.imports - floor_load.resolution,
+            "interpreter, instance, run and plan snapshots: process start to the run's start",
+        ),
+        _line(
+            "the run, as Dagster records it", empty.duration, floor.duration, "run start to success"
+        ),
+        *(
+            _line(
+                f"- step {step}", empty.steps.get(step), floor.steps.get(step), "step start to end"
+            )
+            for step in sorted(
+                set(empty.steps) | set(floor.steps),
+                key=lambda key: -max(empty.steps.get(key, 0.0), floor.steps.get(key, 0.0)),
+            )
+        ),
+        _line(
+            "- between the steps",
+            empty.duration - sum(empty.steps.values()),
+            floor.duration - sum(floor.steps.values()),
+            "the run's duration minus its steps: Dagster's own bookkeeping",
+        ),
+        _line(
+            "after the run",
+            empty.after_run,
+            floor.after_run,
+            "the run's success to the process's exit",
+        ),
+    ]
+    return table(("part of the run, seconds", "empty day", "floor", "note"), lines, numeric=2)

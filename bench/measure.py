@@ -8,6 +8,7 @@ so process start-up and import time are not counted.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
 import tempfile
 import time
@@ -73,15 +74,21 @@ def local_warehouse(folder: Path) -> Warehouse:
 def extraction(dsn: str, qualified_table: str, day: dt.date) -> tuple[float, int, int]:
     """Seconds to extract the day and commit it as its `events` partition, with its rows and bytes.
 
-    The same two steps as the events asset (`extract_events_for_day`, then
-    `Lakehouse.replace_partition`) into a fresh warehouse, without Dagster and the audits.
+    The same two steps as the events asset (`extract_events_for_day` streaming into
+    `Lakehouse.stage_partition`, then `commit_partition`) into a fresh warehouse, without
+    Dagster and the audits.
     """
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as folder:
         lakehouse = local_warehouse(Path(folder)).lakehouse()
         lakehouse.table(EVENTS)  # the catalog and the empty table, as a daily run finds them
         started = time.perf_counter()
-        extracted = extract_events_for_day(dsn, qualified_table, day)
-        lakehouse.replace_partition(EVENTS, day, extracted.rows)
+        extracted = extract_events_for_day(
+            dsn,
+            qualified_table,
+            day,
+            write=functools.partial(lakehouse.stage_partition, EVENTS, day),
+        )
+        lakehouse.commit_partition(EVENTS, extracted.rows)
         seconds = time.perf_counter() - started
         files = lakehouse.data_files(EVENTS, day, day)
         size = sum(Path(path.removeprefix("file://")).stat().st_size for path in files)

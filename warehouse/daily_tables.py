@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pyarrow as pa
 
 from warehouse.costs import register_priced_events
+from warehouse.engine import compute_connection
 from warehouse.lakehouse import Lakehouse
 from warehouse.sql_files import load_sql
 from warehouse.tables import DATA_QUALITY, EVENTS, ORGANIZATION_TIMEZONES, TableSpec
-
-# UUIDs leave DuckDB as Arrow's uuid type, which the Iceberg tables store as uuid.
-_ARROW_CONFIG = {"arrow_lossless_conversion": True}
 
 
 class MissingEventsError(RuntimeError):
@@ -31,7 +28,7 @@ def compute_daily_table(lakehouse: Lakehouse, spec: TableSpec, day: dt.date) -> 
             f"The raw events of {day} are not in the lake (retired or never extracted): "
             f"{spec.name} keeps its published rows; materialise `events` for {day} first."
         )
-    with duckdb.connect(config=_ARROW_CONFIG) as connection:
+    with compute_connection() as connection:
         # data_quality also counts the day's unknown time zones (metrics.md, section 7)
         extra = [ORGANIZATION_TIMEZONES] if spec is DATA_QUALITY else []
         lakehouse.register(connection, day, day, tables=[EVENTS, *extra])

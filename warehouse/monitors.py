@@ -26,13 +26,13 @@ import duckdb
 import pyarrow as pa
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 
+from warehouse.engine import compute_connection
 from warehouse.lakehouse import Lakehouse
 from warehouse.sql_files import load_sql
 from warehouse.tables import ALERTS_SENT, DAILY_METRICS, METRIC_ANOMALIES
 
 BASELINE_DAYS = 28
 ALERT_TIMEOUT_SECONDS = 10
-_ARROW_CONFIG = {"arrow_lossless_conversion": True}
 
 
 def score_day(connection: duckdb.DuckDBPyConnection, day: dt.date, threshold: float) -> pa.Table:
@@ -44,7 +44,7 @@ def score_day(connection: duckdb.DuckDBPyConnection, day: dt.date, threshold: fl
 
 def compute_anomalies(lakehouse: Lakehouse, day: dt.date, threshold: float) -> pa.Table:
     """The anomalies of `day`, read from the daily_metrics partitions `day - 28 .. day`."""
-    with duckdb.connect(config=_ARROW_CONFIG) as connection:
+    with compute_connection() as connection:
         first = day - dt.timedelta(days=BASELINE_DAYS)
         lakehouse.register(connection, first, day, tables=[DAILY_METRICS])
         return score_day(connection, day, threshold)
@@ -57,7 +57,7 @@ def alert_window(today: dt.date, alert_days: int) -> tuple[dt.date, dt.date]:
 
 def pending_alerts(lakehouse: Lakehouse, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
     """Anomalies of [first, last] that `alerts_sent` does not hold, oldest first."""
-    with duckdb.connect(config=_ARROW_CONFIG) as connection:
+    with compute_connection() as connection:
         lakehouse.register(connection, first, last, tables=[METRIC_ANOMALIES, ALERTS_SENT])
         cursor = connection.execute(
             """

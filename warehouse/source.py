@@ -38,6 +38,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from warehouse.engine import compute_connection
 from warehouse.settings import DEFAULT_SOURCE_RETRIES, parse_qualified_table
 from warehouse.sql_files import load_sql
 
@@ -83,14 +84,9 @@ _TRANSIENT_MESSAGES = (
 )
 # What ADBC and DuckDB put before the server's own sentence.
 _CAUSE = re.compile(r"(?:ERROR|FATAL):\s+(.*)$")
-# UUIDs leave DuckDB as Arrow's uuid type, which the Iceberg tables store as uuid.
-# Strings as Arrow's large_string, the Iceberg tables' type: the day is cast without a
-# copy of its text columns.
-_TYPING_CONFIG = {
-    "preserve_insertion_order": False,
-    "arrow_lossless_conversion": True,
-    "arrow_large_buffer_size": True,
-}
+# Strings leave DuckDB as Arrow's large_string, the Iceberg tables' type: the day is cast
+# without a copy of its text columns.
+_TYPING_CONFIG = {"preserve_insertion_order": False, "arrow_large_buffer_size": True}
 
 
 # Typed rows handed to the writer at a time: ~40 MiB of Arrow, one Parquet row group.
@@ -254,7 +250,7 @@ def _extract_day(
         # The scan has no order to keep (a heap scan's is arbitrary); letting DuckDB's
         # threads write in any order saves the buffering: ~20% less memory at 1M rows.
         # A connection lost mid-stream surfaces here, as DuckDB's error reading the stream.
-        with duckdb.connect(config=_TYPING_CONFIG) as typing_connection:
+        with compute_connection(**_TYPING_CONFIG) as typing_connection:
             typing_connection.register("raw_events", cursor.fetch_record_batch())
             typed = typing_connection.sql(load_sql("lake/type_events"))
             rows = write(typed.fetch_arrow_reader(_ROWS_PER_BATCH))

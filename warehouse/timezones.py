@@ -26,6 +26,7 @@ import psycopg
 import pyarrow as pa
 
 from warehouse.costs import register_priced_events
+from warehouse.engine import compute_connection
 from warehouse.lakehouse import Lakehouse
 from warehouse.settings import parse_qualified_table
 from warehouse.source import SourceError, first_line, read_only_conninfo
@@ -36,7 +37,6 @@ UTC = "UTC"
 TIMEZONES_VARIABLE = "ANALYTICS_ORG_TIMEZONES_TABLE"
 # The contract's columns of the platform's table, as PostgreSQL's type names.
 TIMEZONE_TABLE_TYPES = {"organization_id": ("uuid",), "timezone": ("text", "varchar")}
-_ARROW_CONFIG = {"arrow_lossless_conversion": True}
 _ONE_DAY = dt.timedelta(days=1)
 
 
@@ -123,7 +123,7 @@ def compute_organization_timezones(
     lakehouse: Lakehouse, day: dt.date, configured: pa.Table
 ) -> pa.Table:
     """The zone of every organisation with events on UTC day `day` (any event of it)."""
-    with duckdb.connect(config=_ARROW_CONFIG) as connection:
+    with compute_connection() as connection:
         lakehouse.register(connection, day, day, tables=[EVENTS])
         connection.register("configured_zones", configured)
         return connection.sql(
@@ -134,7 +134,7 @@ def compute_organization_timezones(
 def compute_local_table(lakehouse: Lakehouse, spec: TableSpec, day: dt.date) -> pa.Table:
     """Local day `day` of a local table, from the UTC days day-1, day and day+1."""
     twin = LOCAL_TWINS[spec]
-    with duckdb.connect(config=_ARROW_CONFIG) as connection:
+    with compute_connection() as connection:
         lakehouse.register(
             connection, day - _ONE_DAY, day + _ONE_DAY, tables=[EVENTS, ORGANIZATION_TIMEZONES]
         )

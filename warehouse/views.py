@@ -31,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.engine import compute_connection
 from warehouse.lakehouse import Lakehouse, LakehouseError, view_select
 from warehouse.settings import is_s3
 from warehouse.sql_files import load_sql
@@ -160,7 +161,7 @@ def connect(
     empty views, so the macros (which name them all) can be created without listing
     their files.
     """
-    connection = duckdb.connect()
+    connection = compute_connection(arrow_lossless_conversion=False)
     tables = list(tables)
     lakehouse.register(connection, first, last, tables=tables, as_of=as_of)
     for spec in LAKE_TABLES:

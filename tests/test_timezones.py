@@ -361,6 +361,7 @@ def test_overview_local_compares_local_days(source, run_timezones, query):
         ("error_count", 0.0, 0.0, "America/Los_Angeles"),
         ("p95_response_time", 295.0, 100.0, "America/Los_Angeles"),
         ("total_conversations", 1.0, 0.0, "America/Los_Angeles"),
+        ("total_cost_usd", 0.0, 0.0, "America/Los_Angeles"),
         ("total_messages", 2.0, 1.0, "America/Los_Angeles"),
         ("total_tokens", 0.0, 0.0, "America/Los_Angeles"),
         ("unique_users", 2.0, 1.0, "America/Los_Angeles"),  # A and B, not 2 + 1 daily

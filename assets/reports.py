@@ -1,8 +1,9 @@
 """HTML reports per as-of date: one self-contained page per organisation, and an index.
 
-A report reads the insight tables of its as-of date and the daily tables of its
-trailing window, declared with `TimeWindowPartitionMapping` as in `assets/insights.py`,
-so a re-run of a daily partition marks the reports that show it stale.
+A report compares its trailing window with the window before through the catalog's
+macros, so it reads the daily tables of both windows and the anomalies of its window,
+declared with `TimeWindowPartitionMapping` as in `assets/insights.py`: a re-run of a
+daily partition marks the reports that show it stale.
 """
 
 import base64
@@ -19,7 +20,6 @@ from dagster import (
     DailyPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
-    TimeWindowPartitionMapping,
     asset,
 )
 
@@ -29,18 +29,21 @@ from assets.partitions import partition_days
 from assets.resources import Warehouse
 from warehouse.reports import REPORT_DAYS, ReportFolder, write_reports
 from warehouse.tables import (
+    AGENT_METRICS,
+    DAILY_ACTIVE_USERS,
+    DAILY_MEASUREMENTS,
     DAILY_METRICS,
     DATA_QUALITY,
     EVENT_COUNTS,
-    PERIOD_COMPARISON,
-    TOP_AGENTS,
+    METRIC_ANOMALIES,
 )
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-_SAME_AS_OF_DATE = TimeWindowPartitionMapping()
-
+# the tables of the headline's comparison (the window and the one before) and of the window
+COMPARED = (DAILY_METRICS, AGENT_METRICS, DAILY_ACTIVE_USERS, DAILY_MEASUREMENTS)
+WINDOWED = (EVENT_COUNTS, DATA_QUALITY, METRIC_ANOMALIES)
 
 PREVIEW_SIZE = (560, 180)  # pixels
 PREVIEW_UNIT = "messages"
@@ -120,19 +123,20 @@ def build_reports_asset(partitions: DailyPartitionsDefinition) -> AssetsDefiniti
         group_name="reports",
         description=(
             f"For every as-of date: `reports/<date>/`, one offline HTML page per organisation "
-            f"over the trailing {REPORT_DAYS} days (period comparison, usage, response times, "
-            "top agents, event mix, failures, data quality) and an index page."
+            f"over the trailing {REPORT_DAYS} days (period comparison with the cost beside "
+            "tokens, anomalies, usage, response times, top agents, event mix, failures, data "
+            "quality) and an index page."
         ),
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         deps=[
             *(
-                AssetDep(table.name, partition_mapping=_SAME_AS_OF_DATE)
-                for table in (PERIOD_COMPARISON, TOP_AGENTS)
+                AssetDep(table.name, partition_mapping=trailing_days(2 * REPORT_DAYS))
+                for table in COMPARED
             ),
             *(
                 AssetDep(table.name, partition_mapping=trailing_days(REPORT_DAYS))
-                for table in (DAILY_METRICS, EVENT_COUNTS, DATA_QUALITY)
+                for table in WINDOWED
             ),
         ],
         kinds={"duckdb", "html"},

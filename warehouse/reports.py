@@ -1,9 +1,10 @@
 """HTML reports: one self-contained page per organisation and as-of date, plus an index.
 
-A report covers the trailing `REPORT_DAYS` days of one organisation. Each as-of date's
-pages are built in a temporary folder beside `reports/<date>/` and renamed into place,
-so a reader never sees a half-written set. The sections are read for a whole range of
-as-of dates at once (five queries), since a backfill writes one folder per date.
+A report covers the trailing `REPORT_DAYS` days of one organisation against the same
+number of days before. Each as-of date's pages are built in a temporary folder beside
+`reports/<date>/` and renamed into place, so a reader never sees a half-written set. The
+sections are read for a whole range of as-of dates at once (one query each), since a
+backfill writes one folder per date.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from warehouse.sql_files import load_sql
 from warehouse.views import connect
 
 REPORT_DAYS = 30
+TOP_AGENTS = 10
+SECTIONS = ("cards", "days", "top_agents", "event_mix", "anomalies", "data_quality")
 INDEX_FILE_NAME = "index.html"
 
 
@@ -44,9 +47,12 @@ def reports_dir(local_dir: Path) -> Path:
 
 
 def _records(
-    connection: duckdb.DuckDBPyConnection, name: str, parameters: dict[str, object]
+    connection: duckdb.DuckDBPyConnection, section: str, parameters: dict[str, object]
 ) -> list[Row]:
-    cursor = connection.execute(load_sql(f"reports/{name}"), parameters)
+    """The section's rows; its SQL gets the parameters it names (DuckDB refuses others)."""
+    statement = load_sql(f"reports/select_report_{section}")
+    used = {name: value for name, value in parameters.items() if f"${name}" in statement}
+    cursor = connection.execute(statement, used)
     columns = [description[0] for description in cursor.description]
     return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
 
@@ -59,15 +65,18 @@ def _by_key(rows: list[Row], *key: str) -> dict[tuple[Any, ...], list[Row]]:
 
 
 def load_reports(lakehouse: Lakehouse, as_of_dates: list[dt.date]) -> dict[dt.date, list[Report]]:
-    """Every report of the given as-of dates: one per organisation in period_comparison."""
+    """Every report of the given as-of dates: one per organisation with a counted event in
+    its window or the window before (the previous period of its cards)."""
     first, last = min(as_of_dates), max(as_of_dates)
-    parameters = {"first_as_of": first, "last_as_of": last, "window_days": REPORT_DAYS}
-    window_start = first - dt.timedelta(days=REPORT_DAYS - 1)
-    with connect(lakehouse, window_start, last) as connection:
-        sections = {
-            name: _records(connection, f"select_report_{name}", parameters)
-            for name in ("cards", "days", "top_agents", "event_mix", "data_quality")
-        }
+    parameters = {
+        "first_as_of": first,
+        "last_as_of": last,
+        "window_days": REPORT_DAYS,
+        "top_agents": TOP_AGENTS,
+    }
+    previous_window_start = first - dt.timedelta(days=2 * REPORT_DAYS - 1)
+    with connect(lakehouse, previous_window_start, last) as connection:
+        sections = {name: _records(connection, name, parameters) for name in SECTIONS}
     per_report = {
         name: _by_key(rows, "as_of_date", "organization_id")
         for name, rows in sections.items()
@@ -88,6 +97,7 @@ def load_reports(lakehouse: Lakehouse, as_of_dates: list[dt.date]) -> dict[dt.da
                 days=per_report["days"][key],
                 top_agents=per_report["top_agents"].get(key, []),
                 event_mix=per_report["event_mix"].get(key, []),
+                anomalies=per_report["anomalies"].get(key, []),
                 data_quality=quality.get((as_of_text,), []),
             )
         )

@@ -1,8 +1,9 @@
 """HTML reports, built through Dagster from a few hand-written events and opened in Chromium.
 
-The organisation has 4 messages, 1 conversation, 2 users, 150,000 tokens costing $0.30,
-an agent error and a workflow failure in the 30 days ending 2025-03-10, and 2 messages in
-the 30 days before.
+The organisation (no zone: UTC) has 4 messages, 1 conversation, 2 users, 150,000 tokens
+costing $0.30, an agent error and a workflow failure in the 30 days ending 2025-03-10,
+and 2 messages in the 30 days before. A second organisation, in Los Angeles, has one
+message on each side of the periods' boundaries, whose local days differ from UTC's.
 """
 
 import base64
@@ -14,6 +15,7 @@ import re
 import uuid
 from pathlib import Path
 
+import psycopg
 import pyarrow as pa
 import pytest
 from conftest import warehouse_resource
@@ -26,10 +28,11 @@ from assets.reports import PREVIEW_SIZE, preview_figure
 from assets.resources import SourceDatabase
 from pipelines.definitions import defs
 from warehouse.report_html import CARD_METRICS, Report, render_report, score_text, usd
-from warehouse.reports import reports_dir, write_reports
+from warehouse.reports import load_reports, reports_dir, write_reports
 from warehouse.tables import METRIC_ANOMALIES
 
 ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
+LOS_ANGELES = uuid.UUID("00000000-0000-4000-8000-0000000000a3")
 AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000b1")
 USER_1 = uuid.UUID("00000000-0000-4000-8000-0000000000c1")
 USER_2 = uuid.UUID("00000000-0000-4000-8000-0000000000c2")
@@ -63,7 +66,7 @@ CHART_UNITS = [
 ]
 # docs/reports.md, "Size": the largest report, and the largest without an anomaly
 LARGEST_REPORT_KB = 52
-LARGEST_QUIET_REPORT_KB = 22
+LARGEST_QUIET_REPORT_KB = 23
 # metric_anomalies' metrics (metrics.md, section 9)
 ANOMALY_METRICS = (
     "total_messages",
@@ -89,11 +92,16 @@ def agent_event(event_type, created_at=f"{AS_OF} 12:00", **properties):
 
 @pytest.fixture
 def run_priced(source, warehouse_dir, tmp_path):
-    """Materialises every asset over a range of days, pricing with PRICES."""
+    """Materialises every asset over a range of days, pricing with PRICES; the platform's
+    zone table puts LOS_ANGELES in America/Los_Angeles."""
     prices = tmp_path / "prices.csv"
     prices.write_text(PRICES)
+    zones = f"{source.table.split('.')[0]}.organization_timezones"
+    with psycopg.connect(source.dsn, autocommit=True) as connection:
+        connection.execute(f"create table {zones} (organization_id uuid, timezone text)")
+        connection.execute(f"insert into {zones} values (%s, 'America/Los_Angeles')", [LOS_ANGELES])
     resources = {
-        "source": SourceDatabase(dsn=source.dsn, table=source.table),
+        "source": SourceDatabase(dsn=source.dsn, table=source.table, timezones_table=zones),
         "warehouse": warehouse_resource(warehouse_dir, model_prices=str(prices)),
     }
 
@@ -120,7 +128,12 @@ def built_report(source, run_priced, warehouse_dir):
         agent_event("agent.error"),
         {**agent_event("workflow.failed"), "resource_type": "workflow"},
         {**agent_event("message.sent"), "organization_id": None},
+        # 02-08 23:30 in Los Angeles (PST): the previous period's last local day
+        {**agent_event("message.sent", "2025-02-09 07:30"), "organization_id": LOS_ANGELES},
+        # 03-10 23:00 in Los Angeles (PDT): the period's last local day
+        {**agent_event("message.sent", "2025-03-11 06:00"), "organization_id": LOS_ANGELES},
     )
+    # a local day is computed once the UTC day after it is in: each run takes that day too
     assert run_priced(PREVIOUS_DAY, "2025-02-09").success
     result = run_priced(AS_OF, NEXT_DAY)
     assert result.success
@@ -169,6 +182,47 @@ def test_a_report_shows_every_section_and_the_period_comparison_in_its_cards(bui
     assert html.count('<svg class="chart"') == CHARTS
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in html
+
+
+def test_a_report_counts_the_organisations_own_local_days_and_names_its_zone(built_report):
+    report_path = built_report[0]
+    html = report_path.with_name(f"{LOS_ANGELES}.html").read_text()
+
+    # by UTC day the two messages would fall on 02-09 (this period) and 03-11 (after it);
+    # in Los Angeles they are the last local days of the previous period and of this one
+    assert card(html, "total_messages") == {
+        "value": "1",
+        "previous": "1",
+        "change": "+0.0 %",
+        "arrow": "■",
+        "tone": "neutral",
+    }
+    assert 'calendar days in <span class="zone">America/Los_Angeles</span>' in html
+    index = (report_path.parent / "index.html").read_text()
+    assert f'{LOS_ANGELES}</a></td><td class="zone">America/Los_Angeles</td>' in index
+    assert f'{ORG}</a></td><td class="zone">UTC</td>' in index  # not in the zone table
+
+
+def test_a_local_day_waiting_for_the_next_utc_day_is_announced_and_left_unknown(
+    built_report, lakehouse
+):
+    report_path = built_report[0]
+    waiting = report_path.parent.with_name(NEXT_DAY) / f"{ORG}.html"
+
+    # local 03-11 needs UTC 03-12, which no run extracted; local 03-10 had UTC 03-11
+    assert 'class="waiting"' in waiting.read_text()
+    assert "the UTC day after it, 2025-03-12, is extracted" in waiting.read_text()
+    assert 'class="waiting"' not in report_path.read_text()
+    assert "is not complete yet" in (waiting.parent / "index.html").read_text()
+    next_day = dt.date.fromisoformat(NEXT_DAY)
+    (report,) = [
+        report
+        for report in load_reports(lakehouse, [next_day], waiting=[next_day])[next_day]
+        if report.organization_id == str(ORG)
+    ]
+    # the waiting day is unknown, not zero; the day before keeps its four messages
+    assert [day["total_messages"] for day in report.days[-2:]] == [4, None]
+    assert report.days[-1]["total_cost_usd"] is None
 
 
 def test_the_cost_shows_beside_the_tokens_in_the_cards_the_top_agents_and_the_index(
@@ -292,10 +346,11 @@ def test_every_chart_names_the_unit_of_its_values(built_report):
     assert units == [[unit] for unit in CHART_UNITS]
 
 
-def test_a_report_is_at_most_52_kb_and_22_without_anomalies_however_busy_the_organisation():
+def test_a_report_is_at_most_52_kb_and_23_without_anomalies_however_busy_the_organisation():
     """The largest report: 30 days, 10 agents, the demo's 20 event types, every quality
-    issue, every metric anomalous on every day, and every number nine digits long. Its size
-    does not depend on event counts."""
+    issue, every metric anomalous on every day, the longest zone name, the note of a day
+    not complete yet, and every number nine digits long. Its size does not depend on event
+    counts."""
     as_of = dt.date(2025, 3, 10)
     big = 123_456_789
     event_types = [
@@ -333,6 +388,8 @@ def test_a_report_is_at_most_52_kb_and_22_without_anomalies_however_busy_the_org
     report = Report(
         as_of_date=as_of,
         organization_id=str(ORG),
+        timezone="America/Argentina/ComodRivadavia",  # the longest zone name
+        waiting=True,
         cards=[
             {
                 "metric": metric,

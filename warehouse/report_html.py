@@ -21,10 +21,16 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class Report:
-    """The rows of every section of one organisation's report on one as-of date."""
+    """The rows of every section of one organisation's report on one as-of date.
+
+    `timezone` is the zone of the organisation's local days; `waiting` says that the
+    as-of date's own local day is not computed yet (it needs the next UTC day).
+    """
 
     as_of_date: dt.date
     organization_id: str
+    timezone: str
+    waiting: bool
     cards: list[Row]
     days: list[Row]
     top_agents: list[Row]
@@ -280,6 +286,7 @@ def render_report(report: Report) -> str:
     return _environment.get_template("report.html.j2").render(
         report=report,
         first_day=days[0],
+        next_day=report.as_of_date + dt.timedelta(days=1),
         cards=cards(report.cards),
         anomalies=anomalies(report.anomalies),
         usage_charts=usage,
@@ -323,5 +330,5 @@ def render_index(as_of_date: dt.date, reports: Sequence[Report]) -> str:
         for report in reports
     ]
     return _environment.get_template("report_index.html.j2").render(
-        as_of_date=as_of_date, rows=rows
+        as_of_date=as_of_date, rows=rows, waiting=any(report.waiting for report in reports)
     )

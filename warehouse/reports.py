@@ -1,10 +1,12 @@
 """HTML reports: one self-contained page per organisation and as-of date, plus an index.
 
 A report covers the trailing `REPORT_DAYS` days of one organisation against the same
-number of days before. Each as-of date's pages are built in a temporary folder beside
-`reports/<date>/` and renamed into place, so a reader never sees a half-written set. The
-sections are read for a whole range of as-of dates at once (one query each), since a
-backfill writes one folder per date.
+number of days before, on the organisation's own calendar: its figures come from the
+`_local` tables and name the zone. Anomalies and data quality exist only by UTC day and
+say so. Each as-of date's pages are built in a temporary folder beside `reports/<date>/`
+and renamed into place, so a reader never sees a half-written set. The sections are read
+for a whole range of as-of dates at once (one query each), since a backfill writes one
+folder per date.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import datetime as dt
 import shutil
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,9 +66,26 @@ def _by_key(rows: list[Row], *key: str) -> dict[tuple[Any, ...], list[Row]]:
     return grouped
 
 
-def load_reports(lakehouse: Lakehouse, as_of_dates: list[dt.date]) -> dict[dt.date, list[Report]]:
+def _unknown_day(days: list[Row], day: dt.date) -> list[Row]:
+    """The rows with `day`'s figures unknown (NULL, a gap in the charts), not zero."""
+    keys = ("as_of_date", "organization_id", "date")
+    return [
+        {name: value if name in keys else None for name, value in row.items()}
+        if row["date"] == day
+        else row
+        for row in days
+    ]
+
+
+def load_reports(
+    lakehouse: Lakehouse, as_of_dates: list[dt.date], waiting: Collection[dt.date] = ()
+) -> dict[dt.date, list[Report]]:
     """Every report of the given as-of dates: one per organisation with a counted event in
-    its window or the window before (the previous period of its cards)."""
+    its window or the window before (the previous period of its cards), on local days.
+
+    `waiting` are the as-of dates whose own local day is not computed yet (it needs the
+    next UTC day): their reports say so and show that day as unknown.
+    """
     first, last = min(as_of_dates), max(as_of_dates)
     parameters = {
         "first_as_of": first,
@@ -89,12 +108,16 @@ def load_reports(lakehouse: Lakehouse, as_of_dates: list[dt.date]) -> dict[dt.da
         if as_of_date not in reports:
             continue
         key = (as_of_text, organization_id)
+        cards = per_report["cards"][key]
+        days = per_report["days"][key]
         reports[as_of_date].append(
             Report(
                 as_of_date=as_of_date,
                 organization_id=organization_id,
-                cards=per_report["cards"][key],
-                days=per_report["days"][key],
+                timezone=cards[0]["timezone"],
+                waiting=as_of_date in waiting,
+                cards=cards,
+                days=_unknown_day(days, as_of_date) if as_of_date in waiting else days,
                 top_agents=per_report["top_agents"].get(key, []),
                 event_mix=per_report["event_mix"].get(key, []),
                 anomalies=per_report["anomalies"].get(key, []),
@@ -126,11 +149,17 @@ def atomic_directory(final_path: Path) -> Iterator[Path]:
 
 
 def write_reports(
-    lakehouse: Lakehouse, local_dir: Path, as_of_dates: list[dt.date]
+    lakehouse: Lakehouse,
+    local_dir: Path,
+    as_of_dates: list[dt.date],
+    waiting: Collection[dt.date] = (),
 ) -> list[ReportFolder]:
-    """Writes `reports/<date>/` for each as-of date: a page per organisation and an index."""
+    """Writes `reports/<date>/` for each as-of date: a page per organisation and an index.
+
+    `waiting`: the as-of dates whose local day waits for the next UTC day (load_reports).
+    """
     folders = []
-    for as_of_date, reports in load_reports(lakehouse, as_of_dates).items():
+    for as_of_date, reports in load_reports(lakehouse, as_of_dates, waiting).items():
         final_path = reports_dir(local_dir) / as_of_date.isoformat()
         pages = {report.file_name: render_report(report) for report in reports}
         pages[INDEX_FILE_NAME] = render_index(as_of_date, reports)

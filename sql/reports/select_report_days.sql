@@ -1,8 +1,8 @@
--- Every day of each report's trailing window, zero-filled: usage and cost
--- (calendar_usage_trends), response time percentiles (daily_metrics, NULL on days without
--- a valid value), agent errors and workflow failures (event_counts). A report is one
--- organisation on one as-of date, for each organisation with a card on that date: a
--- counted event in the window or the window before.
+-- Every local day of each report's trailing window, zero-filled: usage and cost
+-- (calendar_usage_trends), response time percentiles (daily_metrics_local, NULL on days
+-- without a valid value), agent errors and workflow failures (event_counts_local). A
+-- report is one organisation on one as-of date, for each organisation with a card on that
+-- date: a counted event in the window or the window before.
 with as_of_dates as (
     select generate_series::date as as_of_date
     from generate_series($first_as_of::date, $last_as_of::date, interval 1 day)
@@ -11,7 +11,7 @@ with as_of_dates as (
 reports as (
     select distinct daily.organization_id, as_of_dates.as_of_date
     from as_of_dates
-    join on_calendar('daily_metrics', 'utc') as daily
+    join daily_metrics_local as daily
         on daily.date
             between as_of_dates.as_of_date - 2 * $window_days + 1 and as_of_dates.as_of_date
 ),
@@ -25,12 +25,13 @@ report_days as (
 ),
 
 usage as (
-    select * from calendar_usage_trends($first_as_of::date - $window_days + 1, $last_as_of, 'utc')
+    select *
+    from calendar_usage_trends($first_as_of::date - $window_days + 1, $last_as_of, 'local')
 ),
 
 response_times as (
     select organization_id, date, p50_response_time, p95_response_time
-    from daily_metrics
+    from daily_metrics_local
     where date between $first_as_of::date - $window_days + 1 and $last_as_of
 ),
 
@@ -39,7 +40,7 @@ failures as (
         organization_id, date,
         sum(event_count) filter (where event_type = 'agent.error') as agent_errors,
         sum(event_count) filter (where event_type = 'workflow.failed') as workflow_failures
-    from event_counts
+    from event_counts_local
     where date between $first_as_of::date - $window_days + 1 and $last_as_of
         and event_type in ('agent.error', 'workflow.failed')
     group by organization_id, date

@@ -1,8 +1,12 @@
 """HTML reports per as-of date: one self-contained page per organisation, and an index.
 
-A report reads the insight tables of its as-of date and the daily tables of its
-trailing window, declared with `TimeWindowPartitionMapping` as in `assets/insights.py`,
-so a re-run of a daily partition marks the reports that show it stale.
+A report shows each organisation on its own calendar: it compares its trailing window of
+local days with the window before through the catalog's macros, so it reads the local
+tables of both windows, and the anomalies and data quality (by UTC day) of its window,
+declared with `TimeWindowPartitionMapping` as in `assets/insights.py`: a re-run of a
+partition marks the reports that show it stale. The as-of date's own local day waits for
+the next UTC day, as the local tables do (`assets/timezones.py`); until then the report
+says so and shows that day as unknown.
 """
 
 import base64
@@ -14,12 +18,12 @@ from typing import TYPE_CHECKING
 from dagster import (
     AssetDep,
     AssetExecutionContext,
+    AssetKey,
     AssetsDefinition,
     BackfillPolicy,
     DailyPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
-    TimeWindowPartitionMapping,
     asset,
 )
 
@@ -27,27 +31,38 @@ from assets.insights import trailing_days
 from assets.metadata import OWNERS
 from assets.partitions import partition_days
 from assets.resources import Warehouse
+from assets.timezones import next_day_extracted
 from warehouse.reports import REPORT_DAYS, ReportFolder, write_reports
 from warehouse.tables import (
-    DAILY_METRICS,
+    AGENT_METRICS_LOCAL,
+    DAILY_ACTIVE_USERS_LOCAL,
+    DAILY_MEASUREMENTS_LOCAL,
+    DAILY_METRICS_LOCAL,
     DATA_QUALITY,
-    EVENT_COUNTS,
-    PERIOD_COMPARISON,
-    TOP_AGENTS,
+    EVENT_COUNTS_LOCAL,
+    EVENTS,
+    METRIC_ANOMALIES,
 )
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-_SAME_AS_OF_DATE = TimeWindowPartitionMapping()
-
+# the tables of the headline's comparison (the window and the one before) and of the window
+COMPARED = (
+    DAILY_METRICS_LOCAL,
+    AGENT_METRICS_LOCAL,
+    DAILY_ACTIVE_USERS_LOCAL,
+    DAILY_MEASUREMENTS_LOCAL,
+)
+WINDOWED = (EVENT_COUNTS_LOCAL, DATA_QUALITY, METRIC_ANOMALIES)
 
 PREVIEW_SIZE = (560, 180)  # pixels
 PREVIEW_UNIT = "messages"
 
 
-def preview_figure(days: Sequence[dt.date], messages: Sequence[float]) -> "Figure":
-    """Messages per day on a zero-based axis that names its unit, dates below."""
+def preview_figure(days: Sequence[dt.date], messages: Sequence[float | None]) -> "Figure":
+    """Messages per day on a zero-based axis that names its unit, dates below; an unknown
+    day (a local day not computed yet) is a gap."""
     from matplotlib.dates import DateFormatter
     from matplotlib.figure import Figure
     from matplotlib.ticker import StrMethodFormatter
@@ -56,7 +71,7 @@ def preview_figure(days: Sequence[dt.date], messages: Sequence[float]) -> "Figur
     figure = Figure(figsize=(PREVIEW_SIZE[0] / dpi, PREVIEW_SIZE[1] / dpi), dpi=dpi)
     axes = figure.add_subplot()
     axes.plot(list(days), list(messages), color="#2563eb", linewidth=1.5)
-    axes.set_ylim(0, 1.1 * max(messages, default=0) or 1)
+    axes.set_ylim(0, 1.1 * max((m for m in messages if m is not None), default=0) or 1)
     axes.set_ylabel(PREVIEW_UNIT, fontsize=8)
     axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     axes.xaxis.set_major_formatter(DateFormatter("%b %d"))
@@ -67,7 +82,7 @@ def preview_figure(days: Sequence[dt.date], messages: Sequence[float]) -> "Figur
     return figure
 
 
-def preview_png(days: Sequence[dt.date], messages: Sequence[float]) -> bytes:
+def preview_png(days: Sequence[dt.date], messages: Sequence[float | None]) -> bytes:
     """`preview_figure` as a PNG of PREVIEW_SIZE pixels, drawn by matplotlib's Agg backend.
 
     The Dagster UI shows images in Markdown metadata but not the report's SVG. The figure
@@ -89,13 +104,15 @@ def preview_png(days: Sequence[dt.date], messages: Sequence[float]) -> bytes:
 
 def _preview(folder: ReportFolder) -> str:
     """Messages per day of the busiest organisation's report, as Markdown with a PNG."""
-    busiest = max(folder.reports, key=lambda report: sum(d["total_messages"] for d in report.days))
+    busiest = max(
+        folder.reports, key=lambda report: sum(d["total_messages"] or 0 for d in report.days)
+    )
     days = [day["date"] for day in busiest.days]
     messages = [day["total_messages"] for day in busiest.days]
     image = base64.b64encode(preview_png(days, messages)).decode()
     return (
         f"**Messages per day**, organisation `{busiest.organization_id}`,"
-        f" {days[0]} to {folder.as_of_date}\n\n"
+        f" {days[0]} to {folder.as_of_date} ({busiest.timezone})\n\n"
         f"![messages per day](data:image/png;base64,{image})"
     )
 
@@ -120,28 +137,30 @@ def build_reports_asset(partitions: DailyPartitionsDefinition) -> AssetsDefiniti
         group_name="reports",
         description=(
             f"For every as-of date: `reports/<date>/`, one offline HTML page per organisation "
-            f"over the trailing {REPORT_DAYS} days (period comparison, usage, response times, "
-            "top agents, event mix, failures, data quality) and an index page."
+            f"over its trailing {REPORT_DAYS} local days, naming its zone (period comparison "
+            "with the cost beside tokens, anomalies, usage, response times, top agents, event "
+            "mix, failures, data quality) and an index page."
         ),
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         deps=[
             *(
-                AssetDep(table.name, partition_mapping=_SAME_AS_OF_DATE)
-                for table in (PERIOD_COMPARISON, TOP_AGENTS)
+                AssetDep(table.name, partition_mapping=trailing_days(2 * REPORT_DAYS))
+                for table in COMPARED
             ),
             *(
                 AssetDep(table.name, partition_mapping=trailing_days(REPORT_DAYS))
-                for table in (DAILY_METRICS, EVENT_COUNTS, DATA_QUALITY)
+                for table in WINDOWED
             ),
         ],
         kinds={"duckdb", "html"},
         owners=OWNERS,
     )
     def reports(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        folders = write_reports(
-            warehouse.lakehouse(), warehouse.local_path, partition_days(context)
-        )
+        lakehouse, days = warehouse.lakehouse(), partition_days(context)
+        extracted = set(context.instance.get_materialized_partitions(AssetKey(EVENTS.name)))
+        waiting = [day for day in days if not next_day_extracted(lakehouse, extracted, day)]
+        folders = write_reports(lakehouse, warehouse.local_path, days, waiting)
         context.log.info(f"wrote {len(folders)} report folders under {folders[-1].path.parent}")
         return MaterializeResult(metadata=_metadata(folders[-1]))
 

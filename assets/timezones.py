@@ -93,8 +93,12 @@ def build_organization_timezones_asset(partitions: DailyPartitionsDefinition) ->
     return organization_timezones
 
 
-def _next_day_extracted(lakehouse: Lakehouse, extracted: set[str], day: dt.date) -> bool:
-    """Whether UTC day `day + 1` is in: Dagster materialised `events` for it, or the lake has it."""
+def next_day_extracted(lakehouse: Lakehouse, extracted: set[str], day: dt.date) -> bool:
+    """Whether UTC day `day + 1` is in: Dagster materialised `events` for it, or the lake has it.
+
+    Local day `day` is computed only then; the reports use the same rule to tell a local
+    day that is not computed yet from one without events.
+    """
     following = day + _ONE_DAY
     if following.isoformat() in extracted:
         return True
@@ -126,7 +130,7 @@ def build_local_table_asset(
 
         def days() -> Iterator[DayRows]:
             for day in partition_days(context):
-                if not _next_day_extracted(lakehouse, extracted, day):
+                if not next_day_extracted(lakehouse, extracted, day):
                     skipped.append(day.isoformat())
                     context.log.info(
                         f"{spec.name} {day}: skipped, UTC day {day + _ONE_DAY} is not "

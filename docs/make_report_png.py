@@ -7,9 +7,10 @@ Runs the README's demo command (`analytics-warehouse demo`, its defaults: 60 day
 embedded one when none answers), with the warehouse and DAGSTER_HOME in a temporary
 folder, then writes from that warehouse:
 
-- `docs/report.png`: the report of the busiest organisation on the last as-of date,
-  screenshot in Debian's Chromium (`/usr/bin/chromium`) with the tests' launch arguments,
-  and the date in its caption in `docs/reports.md`;
+- `docs/report.png`: the report of the busiest organisation on the day before the last
+  as-of date (the newest report whose last local day is complete: the last one waits for
+  today's UTC day), screenshot in Debian's Chromium (`/usr/bin/chromium`) with the
+  tests' launch arguments, and the date in its caption in `docs/reports.md`;
 - the output box after each query of the README's "Query the warehouse" section, as
   `.venv/bin/duckdb -readonly analytics.duckdb -c "<query>"` prints it.
 
@@ -73,11 +74,16 @@ def run_demo(scratch: Path) -> tuple[Path, str, str]:
 
 
 def busiest_organisation(database: Path) -> tuple[dt.date, str]:
-    """The last as-of date and the organisation with most messages in its 30 days."""
+    """The newest complete as-of date and the organisation with most messages in its 30 days.
+
+    The last as-of date's local day waits for today's UTC day, so its reports are not final
+    (docs/reports.md): the day before is the newest complete one.
+    """
     with duckdb.connect(str(database), read_only=True) as connection:
         rows = connection.sql(
             "select as_of_date, organization_id::varchar from period_comparison"
             " where window_days = 30 and metric = 'total_messages'"
+            " and as_of_date < (select max(as_of_date) from period_comparison)"
             " order by as_of_date desc, current_value desc limit 1"
         ).fetchall()
     assert rows, "the demo published no period_comparison"

@@ -155,6 +155,50 @@ def test_an_event_costs_its_tokens_at_its_models_latest_price_on_its_day(
     ]
 
 
+# the tables overview, agent_analytics and their local twins read
+OVERVIEW_TABLES = (
+    *COSTED,
+    "daily_active_users",
+    "daily_measurements",
+    "organization_timezones",
+    "daily_metrics_local",
+    "agent_metrics_local",
+    "daily_active_users_local",
+    "daily_measurements_local",
+)
+
+
+def test_overview_shows_the_periods_cost_beside_its_tokens_against_the_previous_period(
+    source, warehouse_dir, tmp_path, query
+):
+    # gpt-x costs 2.00 from March 1 and 5.00 from March 3
+    agent = {"resource_type": "agent", "resource_id": AGENT}
+    source.insert(
+        event("2025-03-01", 500_000, "gpt-x", **agent),  # previous period: 1.00
+        event("2025-03-03", 200_000, "gpt-x", **agent),  # current period: 1.00
+        event("2025-03-04", 400_000, "gpt-x"),  # current period: 2.00, no agent
+    )
+    # local day 03-04 waits for UTC day 03-05 (no zone table: every organisation in UTC)
+    assert run_costs(
+        source, warehouse_dir, price_file(tmp_path), "2025-03-01", "2025-03-05", OVERVIEW_TABLES
+    ).success
+
+    tokens_and_cost = (
+        "select metric, current_value, previous_value, change_pct from {}('2025-03-03', "
+        "'2025-03-04') where metric in ('total_tokens', 'total_cost_usd') order by metric"
+    )
+    expected = [
+        ("total_cost_usd", pytest.approx(3.0), pytest.approx(1.0), pytest.approx(200.0)),
+        ("total_tokens", 600_000, 500_000, pytest.approx(20.0)),
+    ]
+    assert query(tokens_and_cost.format("overview")) == expected
+    assert query(tokens_and_cost.format("overview_local")) == expected
+    assert query(
+        f"select total_tokens, total_cost_usd from agent_analytics('{AGENT}', '2025-03-01',"
+        " '2025-03-04')"
+    ) == [(700_000, pytest.approx(2.0))]
+
+
 def test_tokens_without_a_price_cost_nothing_and_count_as_unpriced_tokens(
     source, warehouse_dir, tmp_path, query
 ):

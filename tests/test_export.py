@@ -8,11 +8,13 @@ import datetime as dt
 import uuid
 
 import duckdb
+import pyarrow as pa
 import pytest
+from pyiceberg.io.pyarrow import schema_to_pyarrow
 
 from pipelines.cli import main
-from warehouse.export import ExitCode
-from warehouse.tables import LAKE_TABLES
+from warehouse.export import EXPORTABLE, WITHOUT_ORGANIZATION, ExitCode
+from warehouse.tables import LAKE_TABLES, METRIC_ANOMALIES
 from warehouse.views import duckdb_path
 
 ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
@@ -173,6 +175,10 @@ def test_an_export_reads_the_tables_through_the_catalog_without_analytics_duckdb
             "no organization_id",
         ),
         (
+            ["model_prices", "--start", "2025-03-01", "--end", "2025-03-02", "--organization", ORG],
+            "model_prices has no organization_id: a price applies to every organisation",
+        ),
+        (
             ["daily_metrics", "--start", "2025-03-01", "--end", "2025-03-02", "--top", "3"],
             "--top applies only to top_agents_between",
         ),
@@ -289,3 +295,76 @@ def test_a_bad_variable_of_another_feature_does_not_stop_an_export(events, tmp_p
     assert export("daily_metrics", "--start", DAYS[1], "--end", DAYS[1], "--output", output) == 0
 
     assert len(read_back(output, "csv")) == 2
+
+
+def test_every_published_table_is_exportable_and_only_those_without_organisation_refuse_it():
+    assert {spec.name for spec in LAKE_TABLES} <= set(EXPORTABLE)
+    assert {"model_usage", "metric_anomalies", "overview_local", "usage_trends_local"} <= set(
+        EXPORTABLE
+    )
+    assert set(WITHOUT_ORGANIZATION) == {
+        spec.name for spec in LAKE_TABLES if "organization_id" not in spec.column_names
+    }
+
+
+def exported_columns(table, columns, tmp_path):
+    """`table` of the middle day for ORG, exported to CSV, then `columns` of it read back."""
+    output = tmp_path / f"{table}.csv"
+    arguments = ["--start", DAYS[1], "--end", DAYS[1], "--organization", ORG, "--output", output]
+    assert export(table, *arguments) == ExitCode.OK
+    with duckdb.connect() as connection:
+        query = f"select {columns} from read_csv(?) order by all"
+        return connection.execute(query, [str(output)]).fetchall()
+
+
+def test_the_cost_and_monitor_tables_export_with_their_values(events, lakehouse, tmp_path):
+    # three days of events are too few to score: an anomaly of ORG written straight in
+    anomaly = {
+        "organization_id": ORG.bytes,
+        "date": dt.date.fromisoformat(DAYS[1]),
+        "metric": "total_messages",
+        "value": 3.0,
+        "median": 1.0,
+        "mad": 0.25,
+        "score": 5.4,
+        "direction": "up",
+    }
+    schema = schema_to_pyarrow(lakehouse.table(METRIC_ANOMALIES).schema(), include_field_ids=False)
+    lakehouse.replace_partition(
+        METRIC_ANOMALIES, anomaly["date"], pa.Table.from_pylist([anomaly], schema)
+    )
+
+    # ORG's three events of the day carry 40 tokens each and no model: no price
+    assert exported_columns(
+        "model_usage", "model, event_count, total_tokens, cost_usd", tmp_path
+    ) == [(None, 3, 120, None)]
+    assert exported_columns(
+        "metric_anomalies", "metric, value, median, mad, score, direction", tmp_path
+    ) == [("total_messages", 3.0, 1.0, 0.25, 5.4, "up")]
+
+
+def test_the_local_tables_and_macros_export_each_organisations_local_days(events, tmp_path):
+    # no zone table: every organisation in UTC, so ORG's local day has its 3 UTC events,
+    # and the day before the one at 23:59:59.999999
+    assert exported_columns(
+        "daily_metrics_local", "date::varchar, timezone, event_count", tmp_path
+    ) == [(DAYS[1], "UTC", 3)]
+    assert exported_columns(
+        "overview_local",
+        "metric, current_value, previous_value, timezone",
+        tmp_path,
+    ) == [
+        ("agent_count", 1.0, 1.0, "UTC"),
+        ("avg_response_time", 250.5, 250.5, "UTC"),
+        ("error_count", 0.0, 0.0, "UTC"),
+        ("p95_response_time", 250.5, 250.5, "UTC"),
+        ("total_conversations", 0.0, 0.0, "UTC"),
+        ("total_cost_usd", 0.0, 0.0, "UTC"),
+        ("total_messages", 3.0, 1.0, "UTC"),
+        ("total_tokens", 120.0, 40.0, "UTC"),
+        ("unique_users", 3.0, 1.0, "UTC"),
+        ("workflow_executions", 0.0, 0.0, "UTC"),
+    ]
+    assert exported_columns(
+        "usage_trends_local", "date::varchar, total_messages, timezone", tmp_path
+    ) == [(DAYS[1], 3, "UTC")]

@@ -83,6 +83,7 @@ EXPECTED = {
         ("error_count", 0.0, 0.0, None),
         ("p95_response_time", 800.0, None, None),
         ("total_conversations", 1.0, 0.0, None),
+        ("total_cost_usd", 0.0, 0.0, None),  # the 12 tokens have no model, so no price
         ("total_messages", 3.0, 0.0, None),
         ("total_tokens", 12.0, 0.0, None),
         ("unique_users", 0.0, 0.0, None),

@@ -7,6 +7,7 @@ and the local tables (the assets section 7 needs), and the tests read the publis
 """
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -22,6 +23,7 @@ from assets.resources import SourceDatabase
 from pipelines.definitions import defs
 from warehouse.settings import ConfigurationError, Settings
 from warehouse.source import SourceError
+from warehouse.sql_files import SQL_DIR, load_sql
 from warehouse.tables import DATA_QUALITY, EVENTS, LOCAL_TABLES, ORGANIZATION_TIMEZONES
 from warehouse.timezones import read_org_timezones
 
@@ -361,6 +363,7 @@ def test_overview_local_compares_local_days(source, run_timezones, query):
         ("error_count", 0.0, 0.0, "America/Los_Angeles"),
         ("p95_response_time", 295.0, 100.0, "America/Los_Angeles"),
         ("total_conversations", 1.0, 0.0, "America/Los_Angeles"),
+        ("total_cost_usd", 0.0, 0.0, "America/Los_Angeles"),
         ("total_messages", 2.0, 1.0, "America/Los_Angeles"),
         ("total_tokens", 0.0, 0.0, "America/Los_Angeles"),
         ("unique_users", 2.0, 1.0, "America/Los_Angeles"),  # A and B, not 2 + 1 daily
@@ -436,6 +439,18 @@ def test_a_zone_change_takes_effect_on_reprocessed_days(source, zones_table, run
         ("2025-03-08", "America/Los_Angeles", 1),
         ("2025-03-10", "Asia/Kolkata", 1),
     ]
+
+
+def test_no_sql_file_takes_a_date_as_text():
+    """Dates reach SQL as bound parameters or macro arguments; the only placeholders left
+    in the SQL files are tables and indexes of the source, quoted by psycopg."""
+    placeholders = {
+        name
+        for path in SQL_DIR.rglob("*.sql")
+        for name in re.findall(r"\{(\w*)\}", path.read_text())
+    }
+    assert placeholders == {"source_table", "created_at_index", "timezones_table"}
+    assert "$day" in load_sql("timezones/set_local_day")
 
 
 def test_a_malformed_timezones_table_variable_is_refused(monkeypatch):

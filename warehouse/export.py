@@ -21,18 +21,7 @@ from pathlib import Path
 
 from warehouse.lakehouse import NAMESPACE, Lakehouse
 from warehouse.settings import ConfigurationError, is_s3, parse_date
-from warehouse.tables import (
-    AGENT_METRICS,
-    DAILY_ACTIVE_USERS,
-    DAILY_MEASUREMENTS,
-    DAILY_METRICS,
-    DATA_QUALITY,
-    EVENT_COUNTS,
-    EVENTS,
-    PERIOD_COMPARISON,
-    TOP_AGENTS,
-    TableSpec,
-)
+from warehouse.tables import DATA_QUALITY, EVENTS, LAKE_TABLES, MODEL_PRICES, TableSpec
 from warehouse.views import connect
 
 
@@ -53,22 +42,20 @@ class ExportError(Exception):
         self.exit_code = exit_code
 
 
-# Each published view and the date column its range filters on.
-VIEW_DATE_COLUMNS: dict[TableSpec, str] = {
-    DAILY_METRICS: "date",
-    AGENT_METRICS: "date",
-    EVENT_COUNTS: "date",
-    DATA_QUALITY: "date",
-    DAILY_ACTIVE_USERS: "date",
-    DAILY_MEASUREMENTS: "date",
-    EVENTS: "event_date",
-    PERIOD_COMPARISON: "as_of_date",
-    TOP_AGENTS: "as_of_date",
+# Every published view (a table added to the warehouse is exportable with it) and the
+# date column its range filters on.
+VIEW_DATE_COLUMNS: dict[TableSpec, str] = {spec: spec.date_column for spec in LAKE_TABLES}
+# Why a view has no organisation to keep; every other one has organization_id.
+WITHOUT_ORGANIZATION = {
+    DATA_QUALITY.name: "its issues include events without one",
+    MODEL_PRICES.name: "a price applies to every organisation",
 }
 # Each exportable macro and its call; every one has an organization_id column.
 MACRO_CALLS = {
     "overview": "overview($start_date, $end_date)",
+    "overview_local": "overview_local($start_date, $end_date)",
     "usage_trends": "usage_trends($start_date, $end_date)",
+    "usage_trends_local": "usage_trends_local($start_date, $end_date)",
     "event_counts_between": "event_counts_between($start_date, $end_date)",
     "top_agents_between": "top_agents_between($start_date, $end_date, $top)",
     "agent_analytics": "agent_analytics($agent_id, $start_date, $end_date)",
@@ -128,9 +115,9 @@ def _validate(request: ExportRequest) -> tuple[dt.date, dt.date]:
         raise ExportError(
             "--agent is required by agent_analytics and only by it", ExitCode.BAD_INPUT
         )
-    if request.organization is not None and request.table == DATA_QUALITY.name:
+    if request.organization is not None and request.table in WITHOUT_ORGANIZATION:
         raise ExportError(
-            "data_quality has no organization_id: its issues include events without one",
+            f"{request.table} has no organization_id: {WITHOUT_ORGANIZATION[request.table]}",
             ExitCode.BAD_INPUT,
         )
     return start, end

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,22 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class Report:
-    """The rows of every section of one organisation's report on one as-of date."""
+    """The rows of every section of one organisation's report on one as-of date.
+
+    `timezone` is the zone of the organisation's local days; `waiting` says that the
+    as-of date's own local day is not computed yet (it needs the next UTC day).
+    """
 
     as_of_date: dt.date
     organization_id: str
+    timezone: str
+    waiting: bool
     cards: list[Row]
     days: list[Row]
     top_agents: list[Row]
     event_mix: list[Row]
     data_quality: list[Row]
+    anomalies: list[Row]
 
     @property
     def file_name(self) -> str:
@@ -42,29 +49,52 @@ WIDTH, HEIGHT = 560, 190
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 26, 24
 UNIT_X = 12  # the unit is written up the left edge, beside the scale
 
-# (metric in period_comparison, card label, unit, whether a rise is good news)
-CARD_METRICS = (
-    ("total_messages", "Messages", "", True),
-    ("total_conversations", "Conversations", "", True),
-    ("unique_users", "Unique users", "", True),
-    ("total_tokens", "Tokens", "", True),
-    ("avg_response_time", "Avg response time", " ms", False),
-    ("p95_response_time", "p95 response time", " ms", False),
-    ("agent_count", "Active agents", "", True),
-    ("workflow_executions", "Workflow executions", "", True),
-    ("error_count", "Errors", "", False),
-)
-
-_environment = Environment(
-    loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=StrictUndefined
-)
-
 
 def number(value: float | None, unit: str = "") -> str:
     """A value as the cards and tables show it: thousands separated, NULL as a dash."""
     if value is None:
         return "\N{EN DASH}"
     return f"{value:,.0f}{unit}" if float(value).is_integer() else f"{value:,.1f}{unit}"
+
+
+def usd(value: float | None) -> str:
+    """US dollars: cents, or two significant digits below a cent (tokens cost fractions)."""
+    if value is None:
+        return "\N{EN DASH}"
+    if value == 0 or abs(value) >= 0.01:
+        return f"${value:,.2f}"
+    return f"${value:.2g}"
+
+
+def milliseconds(value: float | None) -> str:
+    return number(value, " ms")
+
+
+def percent(value: float | None) -> str:
+    return "\N{EN DASH}" if value is None else f"{100 * value:.1f} %"
+
+
+# Each metric a report shows: label, how its values read, whether a rise is good news
+# (None: neither, as for the cost).
+METRICS: dict[str, tuple[str, Callable[[float | None], str], bool | None]] = {
+    "total_messages": ("Messages", number, True),
+    "total_conversations": ("Conversations", number, True),
+    "unique_users": ("Unique users", number, True),
+    "total_tokens": ("Tokens", number, True),
+    "total_cost_usd": ("Cost", usd, None),
+    "avg_response_time": ("Avg response time", milliseconds, False),
+    "p95_response_time": ("p95 response time", milliseconds, False),
+    "agent_count": ("Active agents", number, True),
+    "workflow_executions": ("Workflow executions", number, True),
+    "error_count": ("Errors", number, False),
+    "error_rate": ("Error rate", percent, False),
+}
+# the headline cards, in order: the period comparison's metrics and the cost beside tokens
+CARD_METRICS = tuple(metric for metric in METRICS if metric != "error_rate")
+
+_environment = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=StrictUndefined
+)
 
 
 def _nice_ceiling(value: float) -> float:
@@ -83,6 +113,11 @@ def axis_number(value: float) -> str:
     return number(value)
 
 
+def axis_usd(value: float) -> str:
+    """A scale label in dollars: $1.5k from a dollar up, cents and fractions below."""
+    return f"${axis_number(value)}" if value >= 1 else usd(value)
+
+
 def _unit_label(unit: str, middle: float) -> str:
     return (
         f'<text x="{UNIT_X}" y="{middle:.1f}" class="unit" text-anchor="middle"'
@@ -99,7 +134,11 @@ def _svg(title: str, height: int, body: list[str]) -> Markup:
 
 
 def line_chart(
-    title: str, days: Sequence[dt.date], series: Mapping[str, Sequence[float | None]], unit: str
+    title: str,
+    days: Sequence[dt.date],
+    series: Mapping[str, Sequence[float | None]],
+    unit: str,
+    scale: Callable[[float], str] = axis_number,
 ) -> Markup:
     """One line per series over the days, its scale in `unit`; a NULL value leaves a gap."""
     top = _nice_ceiling(max((v for values in series.values() for v in values if v), default=0))
@@ -114,7 +153,7 @@ def line_chart(
         y = TOP + plot_height * (1 - fraction)
         body.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         body.append(
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="y">{axis_number(top * fraction)}</text>'
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="y">{scale(top * fraction)}</text>'
         )
     body.append(_unit_label(unit, TOP + plot_height / 2))
     anchors = {0: "start", len(days) // 2: "middle", len(days) - 1: "end"} if days else {}
@@ -167,27 +206,61 @@ def bar_chart(title: str, items: Sequence[tuple[str, float]], unit: str) -> Mark
     return _svg(title, height, body)
 
 
+ARROWS = {"up": "▲", "down": "▼", "flat": "■"}
+
+
+def _tone(metric: str, direction: str) -> str:
+    """good or bad news by the metric's nature; neutral when flat or neither."""
+    rise_is_good = METRICS[metric][2]
+    if direction == "flat" or rise_is_good is None:
+        return "neutral"
+    return "good" if (direction == "up") == rise_is_good else "bad"
+
+
 def cards(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     """The headline cards: value, previous value and change, coloured by whether it is good."""
     by_metric = {row["metric"]: row for row in rows}
     result = []
-    for metric, label, unit, rise_is_good in CARD_METRICS:
+    for metric in CARD_METRICS:
+        label, formatted, _ = METRICS[metric]
         row = by_metric.get(metric, {})
         change = row.get("change_pct")
-        if change:  # neither NULL (no previous value) nor zero
-            direction = "up" if change > 0 else "down"
-            tone = "good" if (change > 0) == rise_is_good else "bad"
-        else:
-            direction, tone = "flat", "neutral"
+        # neither NULL (no previous value) nor zero
+        direction = ("up" if change > 0 else "down") if change else "flat"
         result.append(
             {
                 "metric": metric,
                 "label": label,
-                "value": number(row.get("current_value"), unit),
-                "previous": number(row.get("previous_value"), unit),
+                "value": formatted(row.get("current_value")),
+                "previous": formatted(row.get("previous_value")),
                 "change": "n/a" if change is None else f"{change:+.1f} %",
-                "arrow": {"up": "▲", "down": "▼", "flat": "■"}[direction],
-                "tone": tone,
+                "arrow": ARROWS[direction],
+                "tone": _tone(metric, direction),
+            }
+        )
+    return result
+
+
+def score_text(score: float) -> str:
+    """A modified z-score to one decimal; infinity (a constant baseline broken) as ∞."""
+    return f"{'+' if score > 0 else '-'}∞" if math.isinf(score) else f"{score:+.1f}"
+
+
+def anomalies(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The anomalies of the period as the report's table shows them."""
+    result = []
+    for row in rows:
+        label, formatted, _ = METRICS[row["metric"]]
+        result.append(
+            {
+                "metric": row["metric"],
+                "label": label,
+                "date": str(row["date"]),
+                "value": formatted(row["value"]),
+                "median": formatted(row["median"]),
+                "score": score_text(row["score"]),
+                "direction": f"{ARROWS[row['direction']]} {row['direction']}",
+                "tone": _tone(row["metric"], row["direction"]),
             }
         )
     return result
@@ -201,18 +274,21 @@ def render_report(report: Report) -> str:
     """The organisation's page: every section of the report over its trailing window."""
     days = [row["date"] for row in report.days]
     usage = [
-        line_chart(label, days, {label: _column(report.days, column)}, unit)
-        for column, label, unit in (
-            ("total_messages", "Messages", "messages"),
-            ("total_conversations", "Conversations", "conversations"),
-            ("total_tokens", "Tokens", "tokens"),
-            ("unique_users", "Unique users", "users"),
+        line_chart(label, days, {label: _column(report.days, column)}, unit, scale)
+        for column, label, unit, scale in (
+            ("total_messages", "Messages", "messages", axis_number),
+            ("total_conversations", "Conversations", "conversations", axis_number),
+            ("total_tokens", "Tokens", "tokens", axis_number),
+            ("total_cost_usd", "Cost", "USD", axis_usd),
+            ("unique_users", "Unique users", "users", axis_number),
         )
     ]
     return _environment.get_template("report.html.j2").render(
         report=report,
         first_day=days[0],
+        next_day=report.as_of_date + dt.timedelta(days=1),
         cards=cards(report.cards),
+        anomalies=anomalies(report.anomalies),
         usage_charts=usage,
         response_time_chart=line_chart(
             "Response time (ms)",
@@ -243,6 +319,7 @@ def render_report(report: Report) -> str:
             "events",
         ),
         number=number,
+        usd=usd,
     )
 
 
@@ -253,5 +330,5 @@ def render_index(as_of_date: dt.date, reports: Sequence[Report]) -> str:
         for report in reports
     ]
     return _environment.get_template("report_index.html.j2").render(
-        as_of_date=as_of_date, rows=rows
+        as_of_date=as_of_date, rows=rows, waiting=any(report.waiting for report in reports)
     )

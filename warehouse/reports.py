@@ -1,9 +1,12 @@
 """HTML reports: one self-contained page per organisation and as-of date, plus an index.
 
-A report covers the trailing `REPORT_DAYS` days of one organisation. Each as-of date's
-pages are built in a temporary folder beside `reports/<date>/` and renamed into place,
-so a reader never sees a half-written set. The sections are read for a whole range of
-as-of dates at once (five queries), since a backfill writes one folder per date.
+A report covers the trailing `REPORT_DAYS` days of one organisation against the same
+number of days before, on the organisation's own calendar: its figures come from the
+`_local` tables and name the zone. Anomalies and data quality exist only by UTC day and
+say so. Each as-of date's pages are built in a temporary folder beside `reports/<date>/`
+and renamed into place, so a reader never sees a half-written set. The sections are read
+for a whole range of as-of dates at once (one query each), since a backfill writes one
+folder per date.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import datetime as dt
 import shutil
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,8 @@ from warehouse.sql_files import load_sql
 from warehouse.views import connect
 
 REPORT_DAYS = 30
+TOP_AGENTS = 10
+SECTIONS = ("cards", "days", "top_agents", "event_mix", "anomalies", "data_quality")
 INDEX_FILE_NAME = "index.html"
 
 
@@ -44,9 +49,12 @@ def reports_dir(local_dir: Path) -> Path:
 
 
 def _records(
-    connection: duckdb.DuckDBPyConnection, name: str, parameters: dict[str, object]
+    connection: duckdb.DuckDBPyConnection, section: str, parameters: dict[str, object]
 ) -> list[Row]:
-    cursor = connection.execute(load_sql(f"reports/{name}"), parameters)
+    """The section's rows; its SQL gets the parameters it names (DuckDB refuses others)."""
+    statement = load_sql(f"reports/select_report_{section}")
+    used = {name: value for name, value in parameters.items() if f"${name}" in statement}
+    cursor = connection.execute(statement, used)
     columns = [description[0] for description in cursor.description]
     return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
 
@@ -58,16 +66,36 @@ def _by_key(rows: list[Row], *key: str) -> dict[tuple[Any, ...], list[Row]]:
     return grouped
 
 
-def load_reports(lakehouse: Lakehouse, as_of_dates: list[dt.date]) -> dict[dt.date, list[Report]]:
-    """Every report of the given as-of dates: one per organisation in period_comparison."""
+def _unknown_day(days: list[Row], day: dt.date) -> list[Row]:
+    """The rows with `day`'s figures unknown (NULL, a gap in the charts), not zero."""
+    keys = ("as_of_date", "organization_id", "date")
+    return [
+        {name: value if name in keys else None for name, value in row.items()}
+        if row["date"] == day
+        else row
+        for row in days
+    ]
+
+
+def load_reports(
+    lakehouse: Lakehouse, as_of_dates: list[dt.date], waiting: Collection[dt.date] = ()
+) -> dict[dt.date, list[Report]]:
+    """Every report of the given as-of dates: one per organisation with a counted event in
+    its window or the window before (the previous period of its cards), on local days.
+
+    `waiting` are the as-of dates whose own local day is not computed yet (it needs the
+    next UTC day): their reports say so and show that day as unknown.
+    """
     first, last = min(as_of_dates), max(as_of_dates)
-    parameters = {"first_as_of": first, "last_as_of": last, "window_days": REPORT_DAYS}
-    window_start = first - dt.timedelta(days=REPORT_DAYS - 1)
-    with connect(lakehouse, window_start, last) as connection:
-        sections = {
-            name: _records(connection, f"select_report_{name}", parameters)
-            for name in ("cards", "days", "top_agents", "event_mix", "data_quality")
-        }
+    parameters = {
+        "first_as_of": first,
+        "last_as_of": last,
+        "window_days": REPORT_DAYS,
+        "top_agents": TOP_AGENTS,
+    }
+    previous_window_start = first - dt.timedelta(days=2 * REPORT_DAYS - 1)
+    with connect(lakehouse, previous_window_start, last) as connection:
+        sections = {name: _records(connection, name, parameters) for name in SECTIONS}
     per_report = {
         name: _by_key(rows, "as_of_date", "organization_id")
         for name, rows in sections.items()
@@ -80,14 +108,19 @@ def load_reports(lakehouse: Lakehouse, as_of_dates: list[dt.date]) -> dict[dt.da
         if as_of_date not in reports:
             continue
         key = (as_of_text, organization_id)
+        cards = per_report["cards"][key]
+        days = per_report["days"][key]
         reports[as_of_date].append(
             Report(
                 as_of_date=as_of_date,
                 organization_id=organization_id,
-                cards=per_report["cards"][key],
-                days=per_report["days"][key],
+                timezone=cards[0]["timezone"],
+                waiting=as_of_date in waiting,
+                cards=cards,
+                days=_unknown_day(days, as_of_date) if as_of_date in waiting else days,
                 top_agents=per_report["top_agents"].get(key, []),
                 event_mix=per_report["event_mix"].get(key, []),
+                anomalies=per_report["anomalies"].get(key, []),
                 data_quality=quality.get((as_of_text,), []),
             )
         )
@@ -116,11 +149,17 @@ def atomic_directory(final_path: Path) -> Iterator[Path]:
 
 
 def write_reports(
-    lakehouse: Lakehouse, local_dir: Path, as_of_dates: list[dt.date]
+    lakehouse: Lakehouse,
+    local_dir: Path,
+    as_of_dates: list[dt.date],
+    waiting: Collection[dt.date] = (),
 ) -> list[ReportFolder]:
-    """Writes `reports/<date>/` for each as-of date: a page per organisation and an index."""
+    """Writes `reports/<date>/` for each as-of date: a page per organisation and an index.
+
+    `waiting`: the as-of dates whose local day waits for the next UTC day (load_reports).
+    """
     folders = []
-    for as_of_date, reports in load_reports(lakehouse, as_of_dates).items():
+    for as_of_date, reports in load_reports(lakehouse, as_of_dates, waiting).items():
         final_path = reports_dir(local_dir) / as_of_date.isoformat()
         pages = {report.file_name: render_report(report) for report in reports}
         pages[INDEX_FILE_NAME] = render_index(as_of_date, reports)

@@ -139,15 +139,15 @@ def compute_local_table(lakehouse: Lakehouse, spec: TableSpec, day: dt.date) -> 
             connection, day - _ONE_DAY, day + _ONE_DAY, tables=[EVENTS, ORGANIZATION_TIMEZONES]
         )
         connection.execute("alter view events rename to utc_events")
-        # views take no parameters: the day is a date, inlined as its ISO literal
-        connection.execute(load_sql("timezones/local_events").format(day=day.isoformat()))
+        connection.execute(load_sql("timezones/local_events"))
+        connection.execute(load_sql("timezones/set_local_day"), {"day": day})
         register_priced_events(lakehouse, connection)  # the twins' SQL reads priced_events
         columns = ", ".join(f"twin.{name}" for name in spec.column_names if name != "timezone")
         order = ", ".join(f"twin.{name}" for name in spec.key)
         statement = (
             f"select {columns}, coalesce(zones.timezone, '{UTC}') as timezone"
             f" from ({load_sql(f'daily/{twin.name}')}) as twin"
-            " left join local_zones as zones on zones.organization_id = twin.organization_id"
+            " left join local_zones($day) as zones on zones.organization_id = twin.organization_id"
             f" order by {order}"
         )
         return connection.sql(statement, params={"day": day}).to_arrow_table()

@@ -75,8 +75,8 @@ def _guard_ddl(database: Path) -> str:
 
 
 def catalog_macros() -> str:
-    """The contract's macros: the UTC ones, then those over local days that reuse them."""
-    return "\n".join([load_sql("catalog/macros"), load_sql("catalog/macros_local")])
+    """The contract's macros, over UTC days and over each organisation's local days."""
+    return load_sql("catalog/macros")
 
 
 @contextmanager

@@ -1,13 +1,37 @@
--- The contract's table macros (metrics.md, section 3), over the catalog's views.
+-- The contract's table macros (metrics.md, sections 3 and 7), over the catalog's views.
 -- Arguments are cast, so '2025-03-01' literals work and a bad value fails with DuckDB's
 -- own conversion error. Non-additive metrics (distinct users and agents, averages,
 -- percentiles) are computed over the whole period from the compact daily layers, never
 -- summed or averaged from daily rows. A period [start, end] is compared with the
 -- previous period of the same length, which ends the day before start.
+--
+-- One set of macros serves both calendars: 'utc' reads the UTC daily tables, 'local'
+-- their _local twins, whose dates are each organisation's own calendar days and whose
+-- rows name their zone. The contract's macros (overview, usage_trends, ...) are the
+-- 'utc' calls, overview_local and usage_trends_local the 'local' ones.
 
 -- Today's UTC date: partitions are UTC days, while current_date follows the session's
 -- time zone (a shell in Kiritimati is already tomorrow).
 create or replace macro utc_today() as (get_current_timestamp() at time zone 'UTC')::date;
+
+-- The calendar argument, checked: 'utc' or 'local'.
+create or replace macro known_calendar(calendar) as
+    case
+        when calendar in ('utc', 'local') then calendar
+        else error('a calendar is ''utc'' or ''local'', got ' || coalesce(calendar::varchar, 'NULL'))
+    end;
+
+-- A daily table on one calendar: `table_name` itself for 'utc' (its rows in zone UTC), its
+-- _local twin for 'local'. The calendar is a constant, so DuckDB folds the other branch
+-- into an empty result and a macro reads only its own calendar's table.
+create or replace macro on_calendar(table_name, calendar) as table
+select *, 'UTC' as timezone
+from query_table(table_name)
+where known_calendar(calendar) = 'utc'
+union all by name
+select *
+from query_table(table_name || '_local')
+where known_calendar(calendar) = 'local';
 
 -- For every as-of date in [first_as_of, last_as_of]: its current and previous period.
 create or replace macro analytics_periods(first_as_of, last_as_of, window_length) as table
@@ -40,23 +64,27 @@ create or replace macro quantile_rank(total_count, fraction) as (total_count - 1
 create or replace macro interpolate_quantile(low_value, high_value, rank) as
     low_value + (rank - floor(rank)) * (high_value - low_value);
 
+
 -- Mean and exact p50/p95 of valid response times per organisation and period, for
 -- every as-of date; for one agent when wanted_agent is not NULL. Value counts are
 -- summed per value first, then the value at rank r is the smallest value whose
 -- cumulative count exceeds r.
 create or replace macro response_time_summary(
-    first_as_of, last_as_of, window_length, wanted_agent
+    first_as_of, last_as_of, window_length, wanted_agent, calendar := 'utc'
 ) as table
 with periods as (
     select * from analytics_periods(first_as_of, last_as_of, window_length)
 ),
 
 response_time_days as (
-    select organization_id, date, value, sum(value_count) as value_count
-    from daily_measurements
-    where measure = 'response_time_ms'
-      and (wanted_agent is null or daily_measurements.agent_id = wanted_agent::uuid)
-      and date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
+    select
+        measurement.organization_id, measurement.date, measurement.value,
+        sum(measurement.value_count) as value_count
+    from on_calendar('daily_measurements', calendar) as measurement
+    where measurement.measure = 'response_time_ms'
+      and (wanted_agent is null or measurement.agent_id = wanted_agent::uuid)
+      and measurement.date
+        between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
     group by all
 ),
 
@@ -96,24 +124,28 @@ select
 from response_time_ranks
 group by all;
 
--- Period metrics of every organisation with a counted event in either period, long format.
-create or replace macro period_comparison_between(first_as_of, last_as_of, window_length) as table
+-- Period metrics of every organisation with a counted event in either period, long
+-- format, on one calendar: the contract's nine metrics and total_cost_usd (the priced
+-- costs, section 8), and the organisation's zone (the one of its latest day read).
+create or replace macro calendar_period_comparison(
+    first_as_of, last_as_of, window_length, calendar
+) as table
 with periods as (
     select * from analytics_periods(first_as_of, last_as_of, window_length)
 ),
 
 daily_days as (
-    select * from daily_metrics
+    select * from on_calendar('daily_metrics', calendar)
     where date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
 ),
 
 active_days as (
-    select * from daily_active_users
+    select * from on_calendar('daily_active_users', calendar)
     where date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
 ),
 
 agent_days as (
-    select * from agent_metrics
+    select * from on_calendar('agent_metrics', calendar)
     where date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
 ),
 
@@ -124,7 +156,8 @@ additive as (
         sum(daily.total_conversations) as total_conversations,
         sum(daily.total_tokens) as total_tokens,
         sum(daily.workflow_executions) as workflow_executions,
-        sum(daily.error_count) as error_count
+        sum(daily.error_count) as error_count,
+        sum(daily.total_cost_usd) as total_cost_usd
     from periods
     join daily_days as daily on daily.date between periods.start_date and periods.end_date
     group by all
@@ -149,7 +182,13 @@ agents as (
 ),
 
 response_times as (
-    select * from response_time_summary(first_as_of, last_as_of, window_length, null)
+    select * from response_time_summary(first_as_of, last_as_of, window_length, null, calendar)
+),
+
+zones as (
+    select organization_id, arg_max(timezone, date) as timezone
+    from daily_days
+    group by organization_id
 ),
 
 organizations as (
@@ -168,7 +207,8 @@ metrics as (
         response_times.p95_response_time,
         coalesce(agents.agent_count, 0)::double as agent_count,
         coalesce(additive.workflow_executions, 0)::double as workflow_executions,
-        coalesce(additive.error_count, 0)::double as error_count
+        coalesce(additive.error_count, 0)::double as error_count,
+        coalesce(additive.total_cost_usd, 0)::double as total_cost_usd
     from organizations
     cross join (values ('current'), ('previous')) as period_names (period)
     left join additive using (organization_id, as_of_date, period)
@@ -184,7 +224,7 @@ long as (
     unpivot include nulls (
         metric_value for metric in (
             total_messages, total_conversations, total_tokens, unique_users, avg_response_time,
-            p95_response_time, agent_count, workflow_executions, error_count
+            p95_response_time, agent_count, workflow_executions, error_count, total_cost_usd
         )
     )
 ),
@@ -200,36 +240,48 @@ final as (
         case
             when previous.metric_value <> 0
                 then (current.metric_value - previous.metric_value) / previous.metric_value * 100
-        end as change_pct
+        end as change_pct,
+        zones.timezone
     from long as current
     left join long as previous
         on previous.organization_id = current.organization_id
         and previous.as_of_date = current.as_of_date
         and previous.metric = current.metric
         and previous.period = 'previous'
+    join zones on zones.organization_id = current.organization_id
     where current.period = 'current'
 )
 
 select * from final;
 
+-- The published period_comparison for any as-of dates and window: the contract's nine
+-- metrics on UTC days (section 3 lists them; the cost is overview's addition).
+create or replace macro period_comparison_between(first_as_of, last_as_of, window_length) as table
+select * exclude (timezone)
+from calendar_period_comparison(first_as_of, last_as_of, window_length, 'utc')
+where metric <> 'total_cost_usd';
+
 -- Every agent's totals over the current period ending on each as-of date. Column
 -- references in macros that agent_analytics calls are qualified: DuckDB would read a
 -- bare agent_id there as agent_analytics' own argument.
-create or replace macro agent_period_totals(first_as_of, last_as_of, window_length) as table
+create or replace macro agent_period_totals(
+    first_as_of, last_as_of, window_length, calendar := 'utc'
+) as table
 with periods as (
     select * from analytics_periods(first_as_of, last_as_of, window_length)
     where period = 'current'
 ),
 
 agent_days as (
-    select * from agent_metrics
+    select * from on_calendar('agent_metrics', calendar)
     where date between first_day_needed(first_as_of, window_length, 1) and last_as_of::date
 ),
 
 agent_measurement_days as (
-    select * from daily_measurements
-    where daily_measurements.agent_id is not null
-      and date between first_day_needed(first_as_of, window_length, 1) and last_as_of::date
+    select * from on_calendar('daily_measurements', calendar) as measurement
+    where measurement.agent_id is not null
+      and measurement.date
+        between first_day_needed(first_as_of, window_length, 1) and last_as_of::date
 ),
 
 totals as (
@@ -238,7 +290,8 @@ totals as (
         sum(agent.message_count) as message_count,
         sum(agent.conversation_count) as conversation_count,
         sum(agent.total_tokens) as total_tokens,
-        sum(agent.error_count) as error_count
+        sum(agent.error_count) as error_count,
+        sum(agent.total_cost_usd) as total_cost_usd
     from periods
     join agent_days as agent on agent.date between periods.start_date and periods.end_date
     group by all
@@ -274,7 +327,8 @@ select
     measures.avg_response_time,
     totals.error_count::bigint as error_count,
     measures.satisfaction_score,
-    coalesce(measures.rating_count, 0)::bigint as rating_count
+    coalesce(measures.rating_count, 0)::bigint as rating_count,
+    coalesce(totals.total_cost_usd, 0)::double as total_cost_usd
 from totals
 left join measures
     on measures.organization_id = totals.organization_id
@@ -282,8 +336,11 @@ left join measures
     and measures.agent_id = totals.agent_id;
 
 -- Agents of each organisation over the period ending on each as-of date, ranked by
--- messages, then conversations, then the agent id's text; the first n kept.
-create or replace macro top_agents_ranked(first_as_of, last_as_of, window_length, n) as table
+-- messages, then conversations, then the agent id's text; the first n kept. The
+-- published top_agents and top_agents_between leave out the last column, total_cost_usd.
+create or replace macro top_agents_ranked(
+    first_as_of, last_as_of, window_length, n, calendar := 'utc'
+) as table
 with ranked as (
     select
         organization_id, as_of_date, window_days,
@@ -292,23 +349,33 @@ with ranked as (
             order by message_count desc, conversation_count desc, agent_id::varchar asc
         ) as rank,
         agent_id, message_count, conversation_count, total_tokens, avg_response_time,
-        error_count, satisfaction_score, rating_count
-    from agent_period_totals(first_as_of, last_as_of, window_length)
+        error_count, satisfaction_score, rating_count, total_cost_usd
+    from agent_period_totals(first_as_of, last_as_of, window_length, calendar)
 )
 
 select * from ranked where rank <= n::integer;
 
+-- One period against the previous one: period_comparison's columns and metrics, and
+-- total_cost_usd beside total_tokens as one more metric row (long format: no new column).
 create or replace macro overview(start_date, end_date) as table
-select * from period_comparison_between(
-    end_date::date, end_date::date, end_date::date - start_date::date + 1
+select * exclude (timezone)
+from calendar_period_comparison(
+    end_date::date, end_date::date, end_date::date - start_date::date + 1, 'utc'
+);
+
+-- overview over each organisation's local days, naming the zone (`timezone`, last).
+create or replace macro overview_local(start_date, end_date) as table
+select *
+from calendar_period_comparison(
+    end_date::date, end_date::date, end_date::date - start_date::date + 1, 'local'
 );
 
 create or replace macro top_agents_between(start_date, end_date, n) as table
-select * from top_agents_ranked(
-    end_date::date, end_date::date, end_date::date - start_date::date + 1, n
-);
+select * exclude (total_cost_usd)
+from top_agents_ranked(end_date::date, end_date::date, end_date::date - start_date::date + 1, n);
 
--- One agent's metrics over [start_date, end_date], per organisation it has events in.
+-- One agent's metrics over [start_date, end_date], per organisation it has events in:
+-- the agent_metrics columns (total_cost_usd last, as there).
 create or replace macro agent_analytics(agent_id, start_date, end_date) as table
 with arguments as (
     -- a CTE, so a malformed id fails the query even when no agent has events
@@ -342,24 +409,30 @@ select
     totals.total_tokens,
     totals.error_count,
     totals.satisfaction_score,
-    totals.rating_count
+    totals.rating_count,
+    totals.total_cost_usd
 from totals
 left join response_times using (organization_id)
 order by totals.organization_id;
 
--- Each organisation with a counted event in the range, every day of the range, zero-filled.
-create or replace macro usage_trends(start_date, end_date) as table
+-- Each organisation with a counted event in the range, every day of the range,
+-- zero-filled, on one calendar: usage_trends' columns, total_cost_usd beside
+-- total_tokens, and the zone of the organisation's latest day in the range.
+create or replace macro calendar_usage_trends(start_date, end_date, calendar) as table
 with days as (
     select generate_series::date as date
     from generate_series(start_date::date, end_date::date, interval 1 day)
 ),
 
 in_range as (
-    select * from daily_metrics where date between start_date::date and end_date::date
+    select * from on_calendar('daily_metrics', calendar)
+    where date between start_date::date and end_date::date
 ),
 
 organizations as (
-    select distinct organization_id from in_range
+    select organization_id, arg_max(timezone, date) as timezone
+    from in_range
+    group by organization_id
 )
 
 select
@@ -368,17 +441,27 @@ select
     coalesce(in_range.total_messages, 0) as total_messages,
     coalesce(in_range.total_conversations, 0) as total_conversations,
     coalesce(in_range.total_tokens, 0) as total_tokens,
+    coalesce(in_range.total_cost_usd, 0)::double as total_cost_usd,
     coalesce(in_range.unique_users, 0) as unique_users,
     coalesce(in_range.workflow_executions, 0) as workflow_executions,
-    coalesce(in_range.error_count, 0) as error_count
+    coalesce(in_range.error_count, 0) as error_count,
+    organizations.timezone
 from organizations
 cross join days
-left join in_range using (organization_id, date)
+left join in_range
+    on in_range.organization_id = organizations.organization_id and in_range.date = days.date
 order by organizations.organization_id, days.date;
 
-create or replace macro event_counts_between(start_date, end_date) as table
+-- The contract's columns exactly (section 3 lists them; no cost column).
+create or replace macro usage_trends(start_date, end_date) as table
+select * exclude (total_cost_usd, timezone) from calendar_usage_trends(start_date, end_date, 'utc');
+
+create or replace macro usage_trends_local(start_date, end_date) as table
+select * exclude (total_cost_usd) from calendar_usage_trends(start_date, end_date, 'local');
+
+create or replace macro event_counts_between(start_date, end_date, calendar := 'utc') as table
 select organization_id, event_type, sum(event_count)::bigint as event_count
-from event_counts
+from on_calendar('event_counts', calendar)
 where date between start_date::date and end_date::date
 group by organization_id, event_type
 order by organization_id, event_type;

@@ -1,11 +1,19 @@
--- Every day of each report's trailing window, zero-filled: usage (usage_trends), response
--- time percentiles (daily_metrics, NULL on days without a valid value), agent errors and
--- workflow failures (event_counts). A report is one organisation on one as-of date, for
--- each organisation in period_comparison on that date.
-with reports as (
-    select distinct organization_id, as_of_date
-    from period_comparison
-    where window_days = $window_days and as_of_date between $first_as_of and $last_as_of
+-- Every local day of each report's trailing window, zero-filled: usage and cost
+-- (calendar_usage_trends), response time percentiles (daily_metrics_local, NULL on days
+-- without a valid value), agent errors and workflow failures (event_counts_local). A
+-- report is one organisation on one as-of date, for each organisation with a card on that
+-- date: a counted event in the window or the window before.
+with as_of_dates as (
+    select generate_series::date as as_of_date
+    from generate_series($first_as_of::date, $last_as_of::date, interval 1 day)
+),
+
+reports as (
+    select distinct daily.organization_id, as_of_dates.as_of_date
+    from as_of_dates
+    join daily_metrics_local as daily
+        on daily.date
+            between as_of_dates.as_of_date - 2 * $window_days + 1 and as_of_dates.as_of_date
 ),
 
 report_days as (
@@ -17,12 +25,13 @@ report_days as (
 ),
 
 usage as (
-    select * from usage_trends($first_as_of::date - $window_days + 1, $last_as_of)
+    select *
+    from calendar_usage_trends($first_as_of::date - $window_days + 1, $last_as_of, 'local')
 ),
 
 response_times as (
     select organization_id, date, p50_response_time, p95_response_time
-    from daily_metrics
+    from daily_metrics_local
     where date between $first_as_of::date - $window_days + 1 and $last_as_of
 ),
 
@@ -31,7 +40,7 @@ failures as (
         organization_id, date,
         sum(event_count) filter (where event_type = 'agent.error') as agent_errors,
         sum(event_count) filter (where event_type = 'workflow.failed') as workflow_failures
-    from event_counts
+    from event_counts_local
     where date between $first_as_of::date - $window_days + 1 and $last_as_of
         and event_type in ('agent.error', 'workflow.failed')
     group by organization_id, date
@@ -45,6 +54,7 @@ final as (
         coalesce(usage.total_messages, 0) as total_messages,
         coalesce(usage.total_conversations, 0) as total_conversations,
         coalesce(usage.total_tokens, 0) as total_tokens,
+        coalesce(usage.total_cost_usd, 0) as total_cost_usd,
         coalesce(usage.unique_users, 0) as unique_users,
         response_times.p50_response_time,
         response_times.p95_response_time,

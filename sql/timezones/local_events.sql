@@ -1,36 +1,38 @@
--- The events of one local day {day} as a view named `events`, so the daily SQL of the UTC
--- tables runs unchanged over it: `event_date` becomes each organisation's local calendar
--- day. The raw events of UTC days {day}-1 .. {day}+1 are `utc_events`; an organisation's
--- zone is the one recorded on the latest of those days (UTC when none).
-create temp view local_zones as
+-- The events of one local day, so the daily SQL of the UTC tables runs unchanged over
+-- them: `event_date` becomes each organisation's local calendar day. The raw events of
+-- UTC days day-1 .. day+1 are `utc_events`; an organisation's zone is the one recorded on
+-- the latest of those days (UTC when none). The day is a macro argument, never text.
+
+-- Each organisation's zone of local day `day` and a cheap pre-filter on created_at: the
+-- local day's UTC window, widened by 3 hours so that however ICU reads a local midnight
+-- that a DST change skips or repeats, no event of the day falls outside it; the exact
+-- test is the conversion in local_events.
+create or replace temp macro local_zones(day) as table
 with latest as (
     select organization_id, arg_max(timezone, date) as timezone
     from organization_timezones
-    where date between date '{day}' - 1 and date '{day}' + 1
+    where date between day::date - 1 and day::date + 1
     group by organization_id
 )
 
--- A cheap pre-filter on created_at: the local day's UTC window, widened by 3 hours so
--- that however ICU reads a local midnight that a DST change skips or repeats, no event
--- of the day falls outside it; the exact test is the conversion below.
 select
     organization_id,
     timezone,
-    timezone('UTC', timezone(timezone, date '{day}'::timestamp)) - interval 3 hour
+    timezone('UTC', timezone(timezone, day::date::timestamp)) - interval 3 hour
         as window_start,
-    timezone('UTC', timezone(timezone, (date '{day}' + 1)::timestamp)) + interval 3 hour
+    timezone('UTC', timezone(timezone, (day::date + 1)::timestamp)) + interval 3 hour
         as window_end
 from latest;
 
-create temp view events as
+create or replace temp macro local_events(day) as table
 with candidates as (
     select utc_events.*, coalesce(zones.timezone, 'UTC') as zone
     from utc_events
-    left join local_zones as zones on zones.organization_id = utc_events.organization_id
+    left join local_zones(day) as zones on zones.organization_id = utc_events.organization_id
     where utc_events.created_at
-        >= coalesce(zones.window_start, date '{day}' - interval 3 hour)
+        >= coalesce(zones.window_start, day::date - interval 3 hour)
       and utc_events.created_at
-        < coalesce(zones.window_end, date '{day}' + interval 27 hour)
+        < coalesce(zones.window_end, day::date + interval 27 hour)
 ),
 
 zoned as (
@@ -41,4 +43,8 @@ zoned as (
     from candidates
 )
 
-select * from zoned where event_date = date '{day}';
+select * from zoned where event_date = day::date;
+
+-- `events` for the twins' SQL (which reads it through priced_events): the local day set
+-- by sql/timezones/set_local_day.sql, a bound parameter.
+create or replace temp view events as select * from local_events(getvariable('local_day'));

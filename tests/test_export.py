@@ -2,6 +2,7 @@
 
 Two organisations have events on three days, including the first and last instant of
 the middle one; exports go through the console script's `main` as a user would run it.
+The tests that only read the warehouse share one; those that change it build their own.
 """
 
 import datetime as dt
@@ -9,6 +10,7 @@ import uuid
 
 import duckdb
 import pytest
+from conftest import fresh_source, pipeline_runner, warehouse_query
 
 from pipelines.cli import main
 from warehouse.export import ExitCode
@@ -20,6 +22,10 @@ OTHER_ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a2")
 AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000b1")
 DAYS = ("2025-03-09", "2025-03-10", "2025-03-11")
 READERS = {"csv": "read_csv", "parquet": "read_parquet", "jsonl": "read_json"}
+# the tables exported here (events, the daily tables, agent_analytics' inputs): the
+# insights, time zone tables, monitors and reports are not materialised
+EXPORTED = ("daily_metrics", "agent_metrics", "daily_active_users", "daily_measurements")
+pytestmark = pytest.mark.assets(*EXPORTED)
 
 
 def message(organization_id, created_at, event_type="message.received"):
@@ -35,9 +41,8 @@ def message(organization_id, created_at, event_type="message.received"):
     }
 
 
-@pytest.fixture
-def events(source, run_pipeline, warehouse_dir, monkeypatch):
-    """The inserted events, materialised in a warehouse the command is pointed at."""
+def materialise_events(source, run_pipeline):
+    """Inserts the events and materialises the three days; returns the events."""
     inserted = [
         message(organization_id, created_at)
         for organization_id in (ORG, OTHER_ORG)
@@ -51,6 +56,36 @@ def events(source, run_pipeline, warehouse_dir, monkeypatch):
     ]
     source.insert(*inserted)
     assert run_pipeline(DAYS[0], DAYS[-1]).success
+    return inserted
+
+
+@pytest.fixture(scope="module")
+def shared_warehouse(postgres_dsn, tmp_path_factory):
+    """The events materialised once, for the tests that only export from the warehouse."""
+    warehouse_dir = tmp_path_factory.mktemp("export") / "warehouse"
+    with fresh_source(postgres_dsn) as source:
+        inserted = materialise_events(source, pipeline_runner(source, warehouse_dir, EXPORTED))
+    return warehouse_dir, inserted
+
+
+@pytest.fixture
+def events(shared_warehouse, monkeypatch):
+    """The inserted events, materialised in the shared warehouse the command is pointed at."""
+    warehouse_dir, inserted = shared_warehouse
+    monkeypatch.setenv("ANALYTICS_WAREHOUSE_DIR", str(warehouse_dir))
+    return inserted
+
+
+@pytest.fixture
+def shared_query(shared_warehouse):
+    """SQL against the shared warehouse's analytics.duckdb."""
+    return warehouse_query(shared_warehouse[0])
+
+
+@pytest.fixture
+def own_events(source, run_pipeline, warehouse_dir, monkeypatch):
+    """The inserted events, materialised in the test's own warehouse, for a test changing it."""
+    inserted = materialise_events(source, run_pipeline)
     monkeypatch.setenv("ANALYTICS_WAREHOUSE_DIR", str(warehouse_dir))
     return inserted
 
@@ -72,7 +107,7 @@ def read_back(path, file_format):
 
 
 @pytest.mark.parametrize("file_format", list(READERS))
-def test_each_format_round_trips_a_table(events, query, tmp_path, file_format):
+def test_each_format_round_trips_a_table(events, shared_query, tmp_path, file_format):
     output = tmp_path / f"daily_metrics.{file_format}"
 
     code = export(
@@ -89,11 +124,11 @@ def test_each_format_round_trips_a_table(events, query, tmp_path, file_format):
 
     assert code == ExitCode.OK
     assert normalised(read_back(output, file_format)) == normalised(
-        query("select * from daily_metrics")
+        shared_query("select * from daily_metrics")
     )
 
 
-def test_a_macro_result_exports_with_its_arguments(events, query, tmp_path):
+def test_a_macro_result_exports_with_its_arguments(events, shared_query, tmp_path):
     output = tmp_path / "agent.parquet"
 
     code = export(
@@ -111,7 +146,7 @@ def test_a_macro_result_exports_with_its_arguments(events, query, tmp_path):
     )
 
     assert code == ExitCode.OK
-    expected = query("select * from agent_analytics(?, ?, ?)", [AGENT, DAYS[1], DAYS[1]])
+    expected = shared_query("select * from agent_analytics(?, ?, ?)", [AGENT, DAYS[1], DAYS[1]])
     assert len(expected) == 2
     assert normalised(read_back(output, "parquet")) == normalised(expected)
 
@@ -145,7 +180,7 @@ def test_range_and_organisation_filters_keep_exactly_that_days_events(events, tm
 
 
 def test_an_export_reads_the_tables_through_the_catalog_without_analytics_duckdb(
-    events, warehouse_dir, tmp_path
+    own_events, warehouse_dir, tmp_path
 ):
     duckdb_path(warehouse_dir).unlink()
     output = tmp_path / "events.csv"
@@ -219,7 +254,7 @@ def test_an_existing_output_is_kept_unless_forced(
     assert list(output.parent.iterdir()) == [output]
 
 
-def test_export_as_of_reads_the_table_as_it_was(events, source, run_pipeline, tmp_path):
+def test_export_as_of_reads_the_table_as_it_was(own_events, source, run_pipeline, tmp_path):
     """ORG had 3 messages on the middle day; a late fourth one is re-materialised later."""
     before_late_event = dt.datetime.now(dt.UTC).isoformat()
     source.insert(message(ORG, f"{DAYS[1]} 18:00"))

@@ -2,8 +2,8 @@
 
 Events are written by hand around local midnights and DST changes; the expected local
 day of each is worked out in the comments. Dagster materialises the raw lake, the zones
-and the local tables (the assets section 7 needs), and the tests read the published
-`analytics.duckdb`.
+and the local tables a test reads (daily_metrics_local unless it says which; data_quality
+where it counts unknown zones), and the tests read the published `analytics.duckdb`.
 """
 
 import os
@@ -14,7 +14,7 @@ import uuid
 import duckdb
 import psycopg
 import pytest
-from conftest import warehouse_resource
+from conftest import warehouse_resource, with_upstream
 from dagster import materialize
 
 from assets.partitions import partition_range_tags
@@ -22,7 +22,17 @@ from assets.resources import SourceDatabase
 from pipelines.definitions import defs
 from warehouse.settings import ConfigurationError, Settings
 from warehouse.source import SourceError
-from warehouse.tables import DATA_QUALITY, EVENTS, LOCAL_TABLES, ORGANIZATION_TIMEZONES
+from warehouse.tables import (
+    AGENT_METRICS_LOCAL,
+    DAILY_ACTIVE_USERS_LOCAL,
+    DAILY_MEASUREMENTS_LOCAL,
+    DAILY_METRICS_LOCAL,
+    DATA_QUALITY,
+    EVENT_COUNTS_LOCAL,
+    EVENTS,
+    LOCAL_TABLES,
+    ORGANIZATION_TIMEZONES,
+)
 from warehouse.timezones import read_org_timezones
 
 LOS_ANGELES = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
@@ -38,12 +48,14 @@ ZONES = {
     LORD_HOWE: "Australia/Lord_Howe",
     UNKNOWN: "Mars/Olympus_Mons",
 }
+# every asset of section 7
 TIMEZONE_ASSETS = {
     EVENTS.name,
     ORGANIZATION_TIMEZONES.name,
     DATA_QUALITY.name,
     *(spec.name for spec in LOCAL_TABLES),
 }
+pytestmark = pytest.mark.assets("daily_metrics_local")
 
 
 @pytest.fixture
@@ -59,8 +71,10 @@ def zones_table(source):
 
 
 @pytest.fixture
-def run_timezones(source, warehouse_dir, zones_table):
-    """Materialises the raw lake, the zones, data_quality and the local tables."""
+def run_timezones(request, source, warehouse_dir, zones_table):
+    """Materialises the tables the test's `@pytest.mark.assets` names (daily_metrics_local
+    by default) with what they need upstream: the raw lake and the zones."""
+    selection = with_upstream(request.node.get_closest_marker("assets").args)
 
     def run(first_day, last_day, timezones_table=zones_table, raise_on_error=True):
         resources = {
@@ -69,9 +83,9 @@ def run_timezones(source, warehouse_dir, zones_table):
             ),
             "warehouse": warehouse_resource(warehouse_dir),
         }
-        assets = [a for a in defs.assets or [] if a.key.to_user_string() in TIMEZONE_ASSETS]
         return materialize(
-            assets,
+            list(defs.assets or []),
+            selection=selection,
             resources=resources,
             tags=partition_range_tags(first_day, last_day),
             raise_on_error=raise_on_error,
@@ -158,6 +172,7 @@ def test_lord_howe_dst_end_day_is_24_and_a_half_hours(source, run_timezones, que
     ]
 
 
+@pytest.mark.assets(DAILY_METRICS_LOCAL.name, DATA_QUALITY.name)
 def test_unknown_zone_is_utc_counted_once_per_day_and_events_kept(source, run_timezones, query):
     source.insert(
         message(UNKNOWN, "2025-05-01 00:00:00"),
@@ -196,6 +211,7 @@ def test_newest_local_day_waits_for_the_next_utc_day(source, run_timezones, quer
     assert local_days(query, LOS_ANGELES) == [("2025-03-12", "America/Los_Angeles", 1)]
 
 
+@pytest.mark.assets(*TIMEZONE_ASSETS)
 def test_missing_zone_table_fails_with_one_sentence(source, run_timezones):
     missing = f"{source.table.split('.')[0]}.no_such_table"
     result = run_timezones("2025-03-09", "2025-03-09", missing, raise_on_error=False)
@@ -272,6 +288,7 @@ def rounded(row):
     return (*row[:6], None if p95 is None else round(p95, 6), row[7])
 
 
+@pytest.mark.assets(DAILY_METRICS_LOCAL.name, EVENT_COUNTS_LOCAL.name)
 def test_a_month_of_local_days_matches_postgres_at_time_zone(
     source, zones_table, run_timezones, query
 ):
@@ -345,6 +362,13 @@ def around_los_angeles_dst(source):
     )
 
 
+# the local tables overview_local reads
+@pytest.mark.assets(
+    DAILY_METRICS_LOCAL.name,
+    DAILY_ACTIVE_USERS_LOCAL.name,
+    DAILY_MEASUREMENTS_LOCAL.name,
+    AGENT_METRICS_LOCAL.name,
+)
 def test_overview_local_compares_local_days(source, run_timezones, query):
     around_los_angeles_dst(source)
     run_timezones("2025-03-08", "2025-03-11")

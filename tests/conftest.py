@@ -3,6 +3,10 @@
 The PostgreSQL at 127.0.0.1:5432 (user postgres, trust) is used when it answers;
 otherwise an embedded one is started for the session. Every test gets its own schema,
 dropped afterwards, and its own warehouse folder.
+
+`run_pipeline` materialises every asset unless told which: a test that reads only some
+tables names them with `select=` or `@pytest.mark.assets(...)` (on the test, or as the
+module's `pytestmark`), and only those assets and what they need upstream are run.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +23,7 @@ from typing import Any
 import duckdb
 import psycopg
 import pytest
-from dagster import ExecuteInProcessResult, materialize
+from dagster import AssetSelection, ExecuteInProcessResult, materialize
 from psycopg import sql
 
 from assets.partitions import partition_range_tags
@@ -88,14 +93,21 @@ def _json_text(properties: object) -> str | None:
     return json.dumps(properties)
 
 
-@pytest.fixture
-def source(postgres_dsn: str) -> Iterator[Source]:
+@contextmanager
+def fresh_source(postgres_dsn: str) -> Iterator[Source]:
+    """An empty source table in a schema of its own, dropped afterwards."""
     schema = f"test_{uuid.uuid4().hex[:12]}"
     table = f"{schema}.analytics_events"
     create_events_table(postgres_dsn, table)
     yield Source(dsn=postgres_dsn, table=table)
     with psycopg.connect(postgres_dsn, autocommit=True) as connection:
         connection.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def source(postgres_dsn: str) -> Iterator[Source]:
+    with fresh_source(postgres_dsn) as created:
+        yield created
 
 
 @pytest.fixture
@@ -121,16 +133,43 @@ def lakehouse(warehouse_dir: Path) -> Lakehouse:
 
 
 PipelineRunner = Callable[..., ExecuteInProcessResult]
+Selection = str | Iterable[str] | AssetSelection
 
 
-@pytest.fixture
-def run_pipeline(source: Source, warehouse_dir: Path) -> PipelineRunner:
-    """Materialises every asset through Dagster for one day or a single-run range."""
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "assets(*names): the assets (or one AssetSelection) run_pipeline materialises by "
+        "default, with everything upstream of them (with no name or no mark, every asset)",
+    )
+
+
+def with_upstream(select: Selection) -> AssetSelection:
+    """The named assets (or the selection) and every asset upstream of them."""
+    if isinstance(select, str):
+        select = [select]
+    if not isinstance(select, AssetSelection):
+        select = AssetSelection.assets(*select)
+    return select.upstream()
+
+
+def pipeline_runner(
+    source: Source, warehouse_dir: Path, select: Selection | None = None
+) -> PipelineRunner:
+    """Materialises assets through Dagster for one day or a single-run range.
+
+    Every asset, unless `select` (here or in the call) names some, as asset names or an
+    AssetSelection: then those and what they need upstream (`events`, `model_prices`,
+    `organization_timezones`, the daily tables under an insight...), which is all most
+    tests read and a fraction of the whole pipeline's time.
+    """
+    default = select
 
     def run(
         first_day: str,
         last_day: str | None = None,
         *,
+        select: Selection | None = None,
         raise_on_error: bool = True,
         run_config: dict[str, Any] | None = None,
     ) -> ExecuteInProcessResult:
@@ -139,6 +178,8 @@ def run_pipeline(source: Source, warehouse_dir: Path) -> PipelineRunner:
             "warehouse": warehouse_resource(warehouse_dir),
         }
         assets = list(defs.assets or [])
+        select = default if select is None else select
+        selection = None if select is None else with_upstream(select)
         if last_day is None:
             return materialize(
                 assets,
@@ -146,6 +187,7 @@ def run_pipeline(source: Source, warehouse_dir: Path) -> PipelineRunner:
                 partition_key=first_day,
                 raise_on_error=raise_on_error,
                 run_config=run_config,
+                selection=selection,
             )
         return materialize(
             assets,
@@ -153,16 +195,29 @@ def run_pipeline(source: Source, warehouse_dir: Path) -> PipelineRunner:
             tags=partition_range_tags(first_day, last_day),
             raise_on_error=raise_on_error,
             run_config=run_config,
+            selection=selection,
         )
 
     return run
 
 
+@pytest.fixture
+def run_pipeline(
+    request: pytest.FixtureRequest, source: Source, warehouse_dir: Path
+) -> PipelineRunner:
+    """`pipeline_runner` of the test's source and warehouse; `@pytest.mark.assets(*names)`
+    on the test (or as its module's `pytestmark`) is its default selection."""
+    marker = request.node.get_closest_marker("assets")
+    marked: Selection | None = None
+    if marker is not None and marker.args:
+        marked = marker.args[0] if len(marker.args) == 1 else marker.args
+    return pipeline_runner(source, warehouse_dir, marked)
+
+
 Query = Callable[..., list[tuple[Any, ...]]]
 
 
-@pytest.fixture
-def query(warehouse_dir: Path) -> Query:
+def warehouse_query(warehouse_dir: Path) -> Query:
     """Runs SQL against the published analytics.duckdb, as an analyst would."""
 
     def run(statement: str, parameters: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -170,6 +225,11 @@ def query(warehouse_dir: Path) -> Query:
             return connection.execute(statement, parameters).fetchall()
 
     return run
+
+
+@pytest.fixture
+def query(warehouse_dir: Path) -> Query:
+    return warehouse_query(warehouse_dir)
 
 
 def day(text: str) -> dt.date:

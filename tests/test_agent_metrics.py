@@ -11,6 +11,8 @@ AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
 OTHER_AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000a2")
 IDLE_AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000a3")
 DAY = "2025-03-01"
+# Every test reads agent_metrics alone: the run is that table and what it is computed from.
+pytestmark = pytest.mark.assets("agent_metrics")
 
 
 def agent_event(event_type, agent=AGENT, **fields):

@@ -1,8 +1,8 @@
 """Write, audit, publish (metrics.md, section 6): a day is visible only once its checks pass.
 
 The unit tests audit hand-built rows with `warehouse.audits.audit_rows`; the others let
-Dagster run every asset against a real PostgreSQL table and read the published
-`analytics.duckdb`.
+Dagster run the assets whose checks and tables they read (every asset where they are about
+every table) against a real PostgreSQL table and read the published `analytics.duckdb`.
 """
 
 import datetime as dt
@@ -10,7 +10,8 @@ import uuid
 
 import duckdb
 import psycopg
-from conftest import warehouse_resource
+import pytest
+from conftest import warehouse_resource, with_upstream
 from dagster import AssetCheckSeverity, materialize
 from psycopg import sql
 
@@ -65,6 +66,7 @@ def event(created_at, **fields):
     }
 
 
+@pytest.mark.assets(*(spec.name for spec in DAILY_TABLES))
 def test_a_clean_day_passes_every_check_and_reports_its_figures(source, run_pipeline):
     source.insert(event("2025-03-01 10:00"), event("2025-03-01 11:00"))
     checks = evaluations(run_pipeline("2025-03-01"))
@@ -120,6 +122,7 @@ def invalid_day(source):
     )
 
 
+@pytest.mark.assets(DATA_QUALITY.name, DAILY_METRICS.name)
 def test_a_high_invalid_share_warns_but_publishes_the_day(source, run_pipeline, query):
     invalid_day(source)
     result = run_pipeline("2025-03-01")
@@ -154,6 +157,7 @@ def test_the_invalid_share_threshold_is_configurable(source, warehouse_dir, monk
             ),
         },
         partition_key="2025-03-01",
+        selection=with_upstream(DATA_QUALITY.name),
     )
     check = evaluations(result)[(DATA_QUALITY.name, INVALID_SHARE_CHECK)]
     assert check.passed
@@ -215,6 +219,7 @@ def test_a_short_extraction_blocks_every_table(source, warehouse_dir, lakehouse)
     assert list(warehouse_dir.glob("**/events/data/**/*.parquet")) == []
 
 
+@pytest.mark.assets(DAILY_METRICS.name)
 def test_a_day_failing_a_blocking_check_is_not_published_and_the_run_names_day_and_check(
     source, run_pipeline, query
 ):
@@ -243,6 +248,7 @@ def test_a_day_failing_a_blocking_check_is_not_published_and_the_run_names_day_a
     assert query("select event_count from daily_metrics") == [(1,)]
 
 
+@pytest.mark.assets(EVENTS.name)
 def test_a_range_failing_on_its_second_day_leaves_the_first_published_and_the_rest_as_they_were(
     source, run_pipeline, query
 ):

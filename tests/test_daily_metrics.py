@@ -12,6 +12,8 @@ OTHER_AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000a2")
 USER = uuid.UUID("00000000-0000-4000-8000-0000000000c1")
 OTHER_USER = uuid.UUID("00000000-0000-4000-8000-0000000000c2")
 DAY = "2025-03-01"
+# Every test reads daily_metrics alone: the run is that table and what it is computed from.
+pytestmark = pytest.mark.assets("daily_metrics")
 
 
 def event(event_type, **fields):

@@ -3,10 +3,15 @@
 import datetime as dt
 import uuid
 
+import pytest
+
 ORG = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
 MARCH_1 = dt.date(2025, 3, 1)
 MARCH_2 = dt.date(2025, 3, 2)
+# The tests read data_quality (one also the tables that leave its events out): the run is
+# the tables read and what they are computed from.
+pytestmark = pytest.mark.assets("data_quality")
 
 
 def event(event_type="message.sent", created_at="2025-03-01 10:00", **fields):
@@ -82,6 +87,7 @@ def test_issues_are_counted_per_utc_day(source, run_pipeline, query):
     ]
 
 
+@pytest.mark.assets("data_quality", "daily_metrics", "agent_metrics", "event_counts")
 def test_events_without_organization_or_type_count_only_in_data_quality(
     source, run_pipeline, query
 ):

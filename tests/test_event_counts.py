@@ -3,10 +3,14 @@
 import datetime as dt
 import uuid
 
+import pytest
+
 ORG = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 OTHER_ORG = uuid.UUID("00000000-0000-4000-8000-00000000000b")
 MARCH_1 = dt.date(2025, 3, 1)
 MARCH_2 = dt.date(2025, 3, 2)
+# Every test reads event_counts alone: the run is that table and what it is computed from.
+pytestmark = pytest.mark.assets("event_counts")
 
 
 def event(event_type, created_at="2025-03-01 10:00", **fields):

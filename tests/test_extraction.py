@@ -1,7 +1,7 @@
 """Extraction (metrics.md, sections 1, 4 and 5): what reaches the lake, and on which UTC day.
 
-Every test materialises all assets through Dagster against a real PostgreSQL table and
-reads the published `analytics.duckdb`.
+Every test materialises the tables it reads (`events` unless it says which) through Dagster
+against a real PostgreSQL table and reads the published `analytics.duckdb`.
 """
 
 import datetime as dt
@@ -9,7 +9,7 @@ import uuid
 
 import psycopg
 import pytest
-from dagster import AssetKey
+from dagster import AssetKey, AssetSelection
 from psycopg.conninfo import conninfo_to_dict
 
 from warehouse.source import read_only_conninfo
@@ -20,6 +20,7 @@ SECOND = uuid.UUID("00000000-0000-4000-8000-000000000002")
 THIRD = uuid.UUID("00000000-0000-4000-8000-000000000003")
 DAILY_TABLES = ("daily_metrics", "agent_metrics", "event_counts", "data_quality")
 ALLOW_SHRINK = {"ops": {"events": {"config": {"allow_shrink": True}}}}
+pytestmark = pytest.mark.assets("events")
 
 
 def event(created_at, **fields):
@@ -73,6 +74,7 @@ def test_shipped_ddl_indexes_created_at_for_the_extraction_window(source):
     assert definition[0].endswith("USING btree (created_at)")
 
 
+@pytest.mark.assets("daily_metrics")
 def test_event_at_23_59_59_999999_belongs_to_that_day_and_one_at_midnight_to_the_next(
     source, run_pipeline, query
 ):
@@ -146,6 +148,7 @@ def test_source_dsn_may_be_a_libpq_uri(source, run_pipeline, query):
     assert query("select count(*) from events") == [(1,)]
 
 
+@pytest.mark.assets(*DAILY_TABLES)
 def test_rematerialising_a_partition_replaces_it(source, run_pipeline, query):
     source.insert(event("2025-03-01 10:00", id=FIRST), event("2025-03-01 11:00", id=SECOND))
     assert run_pipeline("2025-03-01").success
@@ -165,6 +168,7 @@ def test_rematerialising_a_partition_replaces_it(source, run_pipeline, query):
     assert query("select event_count from event_counts") == [(1,)]
 
 
+@pytest.mark.assets("daily_metrics")
 def test_late_events_are_picked_up_by_a_rerun_of_their_day(source, run_pipeline, query):
     source.insert(event("2025-03-01 10:00"))
     assert run_pipeline("2025-03-01").success
@@ -178,6 +182,7 @@ def test_late_events_are_picked_up_by_a_rerun_of_their_day(source, run_pipeline,
     assert query("select total_messages from daily_metrics") == [(3,)]
 
 
+@pytest.mark.assets(*DAILY_TABLES)
 def test_empty_days_and_days_before_the_first_event_give_empty_tables(source, run_pipeline, query):
     source.insert(event("2025-03-03 10:00"))
 
@@ -199,6 +204,7 @@ def test_empty_days_and_days_before_the_first_event_give_empty_tables(source, ru
     assert query("select count(*) from data_quality") == [(0,)]
 
 
+@pytest.mark.assets(AssetSelection.all())
 def test_a_warehouse_of_only_empty_days_is_queryable(source, run_pipeline, query):
     assert run_pipeline("2025-03-01").success
 
@@ -251,6 +257,8 @@ def test_lake_properties_keep_the_original_json_text(source, run_pipeline, query
     )
 
 
+# the two steps that connect to the source
+@pytest.mark.assets("events", "organization_timezones")
 def test_extraction_never_writes_to_the_source(source, run_pipeline):
     source.insert(event("2025-03-01 10:00"), event("2025-03-02 10:00", properties="[1]"))
     snapshot = (

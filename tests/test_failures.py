@@ -186,6 +186,7 @@ def test_source_column_of_the_wrong_type_fails_naming_the_table_day_and_cause(so
     assert materialized <= {"model_prices"}  # the price list reads no source
 
 
+@pytest.mark.assets(DAILY_METRICS.name)
 def test_daily_tables_before_their_events_fail_naming_the_missing_step(
     source, run_pipeline, warehouse_dir, lakehouse, query
 ):
@@ -280,6 +281,7 @@ def test_cli_rejects_a_range_outside_the_partitions_naming_the_partition(source,
     assert not warehouse_dir.exists()
 
 
+@pytest.mark.assets(DAILY_METRICS.name)
 def test_failed_run_leaves_the_previous_partition_readable(source, run_pipeline, query, lakehouse):
     source.insert(event(), event())
     assert run_pipeline("2025-03-01").success
@@ -294,6 +296,7 @@ def test_failed_run_leaves_the_previous_partition_readable(source, run_pipeline,
     assert query("select total_messages from daily_metrics") == [(2,)]
 
 
+@pytest.mark.assets(EVENTS.name)
 def test_crash_mid_write_leaves_the_previous_partition_readable(
     source, run_pipeline, query, warehouse_dir, lakehouse
 ):

@@ -1,7 +1,8 @@
 """Insight tables and macros (metrics.md, section 3), on small hand-built event sets.
 
-Every test inserts a few events, materialises every asset through Dagster (daily
-tables and insights in one single-run range) and reads the published catalog.
+Every test inserts a few events, materialises the tables it reads through Dagster (an
+insight table with the daily tables under it, in one single-run range) and reads the
+published catalog.
 """
 
 import datetime as dt
@@ -17,6 +18,9 @@ OTHER_ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a2")
 AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000b1")
 USER_1 = uuid.UUID("00000000-0000-4000-8000-0000000000c1")
 USER_2 = uuid.UUID("00000000-0000-4000-8000-0000000000c2")
+# period_comparison and the daily tables under it, which the macros read too; the tests of
+# top_agents and of agent_analytics (over agent_metrics and daily_measurements) say so
+pytestmark = pytest.mark.assets("period_comparison")
 
 
 def agent_id(number: int) -> uuid.UUID:
@@ -157,6 +161,7 @@ def test_percentiles_and_averages_over_a_period_are_over_all_values_not_averaged
     assert comparison(query, "2025-03-02", 7, "p95_response_time")[0] == pytest.approx(385.0)
 
 
+@pytest.mark.assets("top_agents")
 def test_top_agents_rank_by_messages_then_conversations_then_agent_id_text(
     source, run_pipeline, query
 ):
@@ -188,6 +193,7 @@ def test_top_agents_rank_by_messages_then_conversations_then_agent_id_text(
     ]
 
 
+@pytest.mark.assets("top_agents")
 def test_top_agents_keeps_the_first_ten_of_each_organisation(source, run_pipeline, query):
     source.insert(*(agent_event("2025-03-01", agent_id(n)) for n in range(1, 13)))
     assert run_pipeline("2025-03-01").success
@@ -196,6 +202,7 @@ def test_top_agents_keeps_the_first_ten_of_each_organisation(source, run_pipelin
     assert query("select count(*) from top_agents_between('2025-03-01', '2025-03-01', 3)") == [(3,)]
 
 
+@pytest.mark.assets("top_agents")
 def test_top_agents_cover_the_trailing_thirty_days(source, run_pipeline, query):
     source.insert(
         agent_event("2025-01-31", AGENT, properties={"tokens": 1000}),
@@ -212,6 +219,7 @@ def test_top_agents_cover_the_trailing_thirty_days(source, run_pipeline, query):
     ) == [(30, 2, 10, 300.0, 1, 4.0, 1)]
 
 
+@pytest.mark.assets("top_agents")
 def test_an_agent_active_in_two_organisations_is_reported_per_organisation(
     source, run_pipeline, query
 ):
@@ -231,6 +239,7 @@ def test_an_agent_active_in_two_organisations_is_reported_per_organisation(
     ) == [(ORG, 1), (OTHER_ORG, 1)]
 
 
+@pytest.mark.assets("agent_metrics", "daily_measurements")
 def test_agent_analytics_percentiles_are_over_the_whole_period(source, run_pipeline, query):
     received = "message.received"
     source.insert(
@@ -261,6 +270,7 @@ def test_usage_trends_have_one_zero_filled_row_per_day_of_the_range(source, run_
     ]
 
 
+@pytest.mark.assets("event_counts")
 def test_event_counts_between_add_up_each_type_over_the_range(source, run_pipeline, query):
     source.insert(
         event("2025-03-01"), event("2025-03-02"), event("2025-03-02", "experiment.viewed")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import fresh_source, pipeline_runner, warehouse_query
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.transforms import IdentityTransform
 
@@ -30,6 +31,9 @@ USER = uuid.UUID("00000000-0000-4000-8000-0000000000c1")
 OTHER_USER = uuid.UUID("00000000-0000-4000-8000-0000000000c2")
 DAY = "2025-03-01"
 VENV_BIN = Path(sys.executable).parent
+# The tests that change their warehouse read daily_metrics: their runs are that table and
+# what it is computed from.
+pytestmark = pytest.mark.assets("daily_metrics")
 
 # Every table of the contract and the column it is partitioned by, written out by hand.
 DATE_COLUMNS = {
@@ -110,14 +114,25 @@ def as_contract_row(row):
     return {**row, "organization_id": uuid.UUID(str(organization_id)), "date": str(row["date"])}
 
 
+@pytest.fixture(scope="module")
+def one_day_warehouse(postgres_dsn, tmp_path_factory):
+    """The five events materialised by every asset, once, for the tests that only read it."""
+    warehouse_dir = tmp_path_factory.mktemp("one_day") / "warehouse"
+    with fresh_source(postgres_dsn) as source:
+        source.insert(*FIVE_EVENTS)
+        assert pipeline_runner(source, warehouse_dir)(DAY).success
+    return warehouse_dir
+
+
 @pytest.fixture
 def one_day(source, run_pipeline):
+    """The five events in the test's own warehouse, for a test that changes it."""
     source.insert(*FIVE_EVENTS)
     assert run_pipeline(DAY).success
 
 
-def test_every_table_reads_back_through_pyiceberg_from_the_catalog_alone(one_day, warehouse_dir):
-    catalog = catalog_of(warehouse_dir)
+def test_every_table_reads_back_through_pyiceberg_from_the_catalog_alone(one_day_warehouse):
+    catalog = catalog_of(one_day_warehouse)
 
     assert sorted(name for _, name in catalog.list_tables("analytics")) == sorted(DATE_COLUMNS)
     for name, date_column in DATE_COLUMNS.items():
@@ -126,22 +141,22 @@ def test_every_table_reads_back_through_pyiceberg_from_the_catalog_alone(one_day
         assert isinstance(field.transform, IdentityTransform), name
         assert table.schema().find_field(field.source_id).name == date_column, name
 
-    rows = daily_metrics_table(warehouse_dir).scan().to_arrow().to_pylist()
+    rows = daily_metrics_table(one_day_warehouse).scan().to_arrow().to_pylist()
     assert [as_contract_row(row) for row in rows] == [DAILY_METRICS_ROW]
 
 
-def test_polars_scan_iceberg_reads_the_same_table(one_day, warehouse_dir):
+def test_polars_scan_iceberg_reads_the_same_table(one_day_warehouse):
     import polars as pl
 
-    rows = pl.scan_iceberg(daily_metrics_table(warehouse_dir)).collect().to_dicts()
+    rows = pl.scan_iceberg(daily_metrics_table(one_day_warehouse)).collect().to_dicts()
 
     assert [as_contract_row(row) for row in rows] == [DAILY_METRICS_ROW]
 
 
-def test_daft_reads_the_same_table(one_day, warehouse_dir):
+def test_daft_reads_the_same_table(one_day_warehouse):
     import daft
 
-    frame = daft.read_iceberg(daily_metrics_table(warehouse_dir))
+    frame = daft.read_iceberg(daily_metrics_table(one_day_warehouse))
     rows = frame.to_arrow().to_pylist()
 
     assert [as_contract_row(row) for row in rows] == [DAILY_METRICS_ROW]
@@ -175,10 +190,10 @@ def test_replacing_a_partition_is_one_commit_and_readers_see_old_or_new_rows(
 
 
 def test_a_copied_warehouse_refuses_in_one_sentence_and_never_reads_the_original(
-    one_day, warehouse_dir, tmp_path, query
+    one_day_warehouse, tmp_path
 ):
     copy = tmp_path / "copy"
-    shutil.copytree(warehouse_dir, copy)
+    shutil.copytree(one_day_warehouse, copy)
 
     with pytest.raises(LakehouseError, match="copied or moved") as refused:
         Lakehouse(str(copy), f"sqlite:///{copy}/catalog.db").table(DAILY_METRICS)
@@ -190,6 +205,7 @@ def test_a_copied_warehouse_refuses_in_one_sentence_and_never_reads_the_original
     ):
         connection.execute("select total_messages from daily_metrics").fetchall()
 
+    query = warehouse_query(one_day_warehouse)
     assert query("select total_messages from daily_metrics") == [(3,)]
 
 
@@ -228,7 +244,7 @@ def test_an_analysts_crashed_read_write_session_never_breaks_the_views(
     assert query("select total_messages, event_count from daily_metrics") == [(4, 6)]
 
 
-def test_the_duckdb_cli_opens_analytics_duckdb_read_only(one_day, warehouse_dir):
+def test_the_duckdb_cli_opens_analytics_duckdb_read_only(one_day_warehouse):
     # as an analyst would: from the warehouse folder, naming the file relative to it
     completed = subprocess.run(
         [
@@ -240,7 +256,7 @@ def test_the_duckdb_cli_opens_analytics_duckdb_read_only(one_day, warehouse_dir)
             "-c",
             "select total_messages, p95_response_time from daily_metrics",
         ],
-        cwd=warehouse_dir,
+        cwd=one_day_warehouse,
         capture_output=True,
         text=True,
         check=False,

@@ -109,6 +109,7 @@ def test_a_dry_run_lists_expired_raw_partitions_and_deletes_nothing(
     assert lake_rows(lakehouse, *lake_days) == [1, 1, 1]
 
 
+@pytest.mark.assets(*(spec.name for spec in DAILY_TABLES))
 def test_retirement_deletes_only_raw_partitions_past_the_keep_and_leaves_daily_tables(
     lake_days, lakehouse, warehouse_dir, run_pipeline, query
 ):

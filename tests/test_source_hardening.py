@@ -334,6 +334,7 @@ def test_two_columns_of_unexpected_types_are_named_in_one_sentence(source, run_p
     )
 
 
+@pytest.mark.assets("events")
 def test_the_contracts_other_column_types_are_read(source, run_pipeline, query):
     source.execute("alter table {table} alter column event_type type text")
     source.execute("alter table {table} alter column properties type json")

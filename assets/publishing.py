@@ -59,8 +59,10 @@ def publish_days(
     except (AuditFailed, LakehouseError) as error:
         raise Failure(description=str(error), allow_retries=False) from None
     finally:
-        # an unchanged table keeps its views, unless none were ever published
-        if published.changed or not duckdb_path(warehouse.local_path).exists():
+        # an unchanged table keeps its views, unless none were ever published; a step
+        # that published no day (it failed first) leaves them as they were
+        views_missing = not duckdb_path(warehouse.local_path).exists()
+        if published.rows_per_day and (published.changed or views_missing):
             refresh_views(context, warehouse, [spec])
     return published
 

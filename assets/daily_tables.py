@@ -1,5 +1,10 @@
 """The daily tables: one Iceberg partition per UTC day, each computed by its SQL in `sql/daily/`.
 
+They are one Dagster step (a subsettable multi-asset): each day of the run is read from
+the lake once and every selected table is computed from that copy, then the day is
+published for all of them once all their audits pass. Seven steps used to read the day
+seven times and each pay a step's start. Selecting one table still computes only it.
+
 The tables with costs (COST_TABLES) also depend on `model_prices`, and their code version
 is the price file's digest: a new price file marks every partition of them stale.
 """
@@ -9,21 +14,22 @@ from collections.abc import Iterator
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
+    AssetSpec,
     BackfillPolicy,
     DailyPartitionsDefinition,
     Failure,
     MaterializeResult,
-    asset,
+    multi_asset,
 )
 
 from assets.checks import check_results, check_specs, invalid_share_result
 from assets.metadata import OWNERS, definition_metadata, materialization_metadata
 from assets.partitions import partition_days
-from assets.publishing import DayRows, publish_days
+from assets.publishing import publishing
 from assets.resources import Warehouse
-from warehouse.audits import audit_rows, invalid_shares
-from warehouse.daily_tables import MissingEventsError, compute_daily_table
-from warehouse.lakehouse import Lakehouse
+from assets.selection import selected_checks, selected_tables
+from warehouse.audits import invalid_shares
+from warehouse.daily_tables import MissingEventsError, compute_daily_tables
 from warehouse.tables import (
     COST_TABLES,
     DAILY_TABLES,
@@ -36,24 +42,12 @@ from warehouse.tables import (
 from warehouse.views import connect
 
 
-def _computed_days(lakehouse: Lakehouse, spec: TableSpec, days: list) -> Iterator[DayRows]:
-    for day in days:
-        rows = compute_daily_table(lakehouse, spec, day)
-        yield day, rows, audit_rows(spec, day, rows)
-
-
-def build_daily_table_asset(
-    spec: TableSpec, partitions: DailyPartitionsDefinition, prices_version: str | None = None
-) -> AssetsDefinition:
-    """One asset per daily table; they differ only in their SQL and their columns."""
+def daily_table_spec(spec: TableSpec, prices_version: str | None) -> AssetSpec:
     priced = spec in COST_TABLES
-
-    @asset(
-        name=spec.name,
+    return AssetSpec(
+        spec.name,
         group_name="daily",
         description=spec.description,
-        partitions_def=partitions,
-        backfill_policy=BackfillPolicy.single_run(),
         # data_quality counts each day's unknown organisation time zones too
         deps=[
             EVENTS.name,
@@ -64,31 +58,47 @@ def build_daily_table_asset(
         kinds={"duckdb", "iceberg"},
         owners=OWNERS,
         metadata=definition_metadata(spec),
-        check_specs=check_specs(spec),
     )
-    def daily_table(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+
+
+def build_daily_tables_asset(
+    partitions: DailyPartitionsDefinition, prices_version: str | None = None
+) -> AssetsDefinition:
+    """The seven daily tables as one step: they differ only in their SQL and their columns."""
+
+    @multi_asset(
+        name="daily_tables",
+        specs=[daily_table_spec(spec, prices_version) for spec in DAILY_TABLES],
+        check_specs=[check for spec in DAILY_TABLES for check in check_specs(spec)],
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        can_subset=True,
+    )
+    def daily_tables(
+        context: AssetExecutionContext, warehouse: Warehouse
+    ) -> Iterator[MaterializeResult]:
+        specs = selected_tables(context, DAILY_TABLES)
         days = partition_days(context)
         lakehouse = warehouse.lakehouse()
-        try:
-            published = publish_days(
-                context, warehouse, spec, _computed_days(lakehouse, spec, days)
+        with publishing(context, warehouse) as publisher:
+            for day in days:
+                try:
+                    computed = compute_daily_tables(lakehouse, specs, day)
+                except MissingEventsError as error:
+                    raise Failure(description=str(error), allow_retries=False) from None
+                publisher.publish_computed(day, computed)
+        for spec in specs:
+            published = publisher.published[spec]
+            results = check_results(spec, published.audits)
+            if spec is DATA_QUALITY:
+                quality_tables = [EVENTS, DATA_QUALITY]
+                with connect(lakehouse, min(days), max(days), tables=quality_tables) as connection:
+                    largest, over = invalid_shares(connection, warehouse.max_invalid_share)
+                results.append(invalid_share_result(warehouse.max_invalid_share, largest, over))
+            yield MaterializeResult(
+                asset_key=spec.name,
+                metadata=materialization_metadata(published.rows_per_day),
+                check_results=selected_checks(context, results),
             )
-        except MissingEventsError as error:
-            raise Failure(description=str(error), allow_retries=False) from None
-        results = check_results(spec, published.audits)
-        if spec is DATA_QUALITY:
-            quality_tables = [EVENTS, DATA_QUALITY]
-            with connect(lakehouse, min(days), max(days), tables=quality_tables) as connection:
-                largest, over = invalid_shares(connection, warehouse.max_invalid_share)
-            results.append(invalid_share_result(warehouse.max_invalid_share, largest, over))
-        return MaterializeResult(
-            metadata=materialization_metadata(published.rows_per_day), check_results=results
-        )
 
-    return daily_table
-
-
-def build_daily_table_assets(
-    partitions: DailyPartitionsDefinition, prices_version: str | None = None
-) -> list[AssetsDefinition]:
-    return [build_daily_table_asset(spec, partitions, prices_version) for spec in DAILY_TABLES]
+    return daily_tables

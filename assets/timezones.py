@@ -9,7 +9,9 @@ D and D+1 (a `TimeWindowPartitionMapping` with offsets -1 and +1 on `events` and
 once UTC day D+1 is extracted (Dagster has materialised `events` for it, or the lake
 holds rows of it); a run's days whose D+1 is not in yet are skipped, never published
 incomplete, and named in the run's metadata (`skipped_days`). The daily schedule's late
-window re-processes them the next day, once D+1 is in.
+window re-processes them the next day, once D+1 is in. The five local tables are one step (a
+subsettable multi-asset), like the daily tables: each local day's three UTC days are read
+once for all of them.
 """
 
 import datetime as dt
@@ -21,6 +23,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    AssetSpec,
     BackfillPolicy,
     DailyPartitionsDefinition,
     Failure,
@@ -28,19 +31,21 @@ from dagster import (
     MetadataValue,
     TimeWindowPartitionMapping,
     asset,
+    multi_asset,
 )
 
 from assets.checks import check_results, check_specs
 from assets.metadata import OWNERS, definition_metadata, materialization_metadata
 from assets.partitions import partition_days
-from assets.publishing import DayRows, publish_days
+from assets.publishing import DayRows, publish_days, publishing
 from assets.resources import SourceDatabase, Warehouse
+from assets.selection import selected_checks, selected_tables
 from warehouse.audits import audit_rows
 from warehouse.lakehouse import Lakehouse
 from warehouse.source import SourceError
 from warehouse.tables import EVENTS, LOCAL_TABLES, ORGANIZATION_TIMEZONES, TableSpec
 from warehouse.timezones import (
-    compute_local_table,
+    compute_local_tables,
     compute_organization_timezones,
     configured_zones,
     read_org_timezones,
@@ -105,15 +110,11 @@ def next_day_extracted(lakehouse: Lakehouse, extracted: set[str], day: dt.date) 
     return lakehouse.published_rows(EVENTS, following) is not None
 
 
-def build_local_table_asset(
-    spec: TableSpec, partitions: DailyPartitionsDefinition
-) -> AssetsDefinition:
-    @asset(
-        name=spec.name,
+def local_table_spec(spec: TableSpec) -> AssetSpec:
+    return AssetSpec(
+        spec.name,
         group_name="timezones",
         description=spec.description,
-        partitions_def=partitions,
-        backfill_policy=BackfillPolicy.single_run(),
         deps=[
             AssetDep(EVENTS.name, partition_mapping=_THREE_UTC_DAYS),
             AssetDep(ORGANIZATION_TIMEZONES.name, partition_mapping=_THREE_UTC_DAYS),
@@ -121,48 +122,66 @@ def build_local_table_asset(
         kinds={"duckdb", "iceberg"},
         owners=OWNERS,
         metadata=definition_metadata(spec),
-        check_specs=check_specs(spec),
     )
-    def local_table(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+
+
+def build_local_tables_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinition:
+    """The local tables as one step: each local day's three UTC days are read once."""
+
+    @multi_asset(
+        name="local_tables",
+        specs=[local_table_spec(spec) for spec in LOCAL_TABLES],
+        check_specs=[check for spec in LOCAL_TABLES for check in check_specs(spec)],
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        can_subset=True,
+    )
+    def local_tables(
+        context: AssetExecutionContext, warehouse: Warehouse
+    ) -> Iterator[MaterializeResult]:
+        specs = selected_tables(context, LOCAL_TABLES)
         lakehouse = warehouse.lakehouse()
         extracted = set(context.instance.get_materialized_partitions(AssetKey(EVENTS.name)))
         skipped: list[str] = []
-
-        def days() -> Iterator[DayRows]:
+        with publishing(context, warehouse) as publisher:
             for day in partition_days(context):
                 if not next_day_extracted(lakehouse, extracted, day):
                     skipped.append(day.isoformat())
                     context.log.info(
-                        f"{spec.name} {day}: skipped, UTC day {day + _ONE_DAY} is not "
+                        f"local tables {day}: skipped, UTC day {day + _ONE_DAY} is not "
                         "extracted yet (a local day needs UTC days D-1, D and D+1)"
                     )
                     continue
-                rows = compute_local_table(lakehouse, spec, day)
-                yield day, rows, audit_rows(spec, day, rows)
-
-        published = publish_days(context, warehouse, spec, days())
-        metadata = materialization_metadata(published.rows_per_day)
-        metadata["skipped_days"] = MetadataValue.json(skipped)
-        results = check_results(spec, published.audits)
-        checked = {result.check_name for result in results}
-        # a run whose every day waits for its next UTC day audits nothing: say so
-        results += [
-            AssetCheckResult(
-                check_name=check.name,
+                computed = compute_local_tables(lakehouse, specs, day)
+                publisher.publish_computed(day, computed)
+        for spec in specs:
+            published = publisher.published[spec]
+            metadata = materialization_metadata(published.rows_per_day)
+            metadata["skipped_days"] = skipped_days = MetadataValue.json(skipped)
+            results = check_results(spec, published.audits)
+            checked = {result.check_name for result in results}
+            # a run whose every day waits for its next UTC day audits nothing: say so
+            results += [
+                AssetCheckResult(
+                    check_name=check.name,
+                    asset_key=spec.name,
+                    passed=True,
+                    metadata={"days": MetadataValue.json([]), "skipped_days": skipped_days},
+                )
+                for check in check_specs(spec)
+                if check.name not in checked
+            ]
+            yield MaterializeResult(
                 asset_key=spec.name,
-                passed=True,
-                metadata={"days": MetadataValue.json([]), "skipped_days": metadata["skipped_days"]},
+                metadata=metadata,
+                check_results=selected_checks(context, results),
             )
-            for check in check_specs(spec)
-            if check.name not in checked
-        ]
-        return MaterializeResult(metadata=metadata, check_results=results)
 
-    return local_table
+    return local_tables
 
 
 def build_timezone_assets(partitions: DailyPartitionsDefinition) -> list[AssetsDefinition]:
     return [
         build_organization_timezones_asset(partitions),
-        *(build_local_table_asset(spec, partitions) for spec in LOCAL_TABLES),
+        build_local_tables_asset(partitions),
     ]

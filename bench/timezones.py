@@ -1,9 +1,10 @@
 """The added cost of the local tables (metrics.md, section 7), as a ratio to the UTC tables.
 
 Seeds N demo events a day for three UTC days, with the demo's organisation time zones,
-loads them into a scratch lakehouse, then times, for the middle day, the five daily
-tables that have a local twin (`compute_daily_table`) against their twins
-(`compute_local_table`, one pass over the three UTC days each). Median of R runs.
+loads them into a scratch lakehouse, then times, for the middle day, each of the five daily
+tables that have a local twin (`compute_daily_tables`, one read of the UTC day) against
+its twin (`compute_local_tables`, one read of the three UTC days), and the five together
+as the pipeline computes them. Median of R runs.
 
     .venv/bin/python -m bench.timezones --events-per-day 200000 --repeat 3
 """
@@ -21,14 +22,14 @@ from pathlib import Path
 import psycopg
 
 from pipelines.demo import local_or_embedded_postgres
-from warehouse.daily_tables import compute_daily_table
+from warehouse.daily_tables import compute_daily_tables
 from warehouse.demo_events import create_demo_timezones, create_events_table, seed_demo_events
 from warehouse.lakehouse import Lakehouse
 from warehouse.settings import default_catalog_uri
 from warehouse.source import extract_events_for_day
 from warehouse.tables import EVENTS, LOCAL_TWINS, ORGANIZATION_TIMEZONES
 from warehouse.timezones import (
-    compute_local_table,
+    compute_local_tables,
     compute_organization_timezones,
     configured_zones,
     read_org_timezones,
@@ -77,22 +78,23 @@ def main() -> None:
                 f"{options.repeat}"
             )
             print("| table | UTC s | local s | local / UTC |\n|---|---|---|---|")
-            totals = [0.0, 0.0]
-            for local, utc in LOCAL_TWINS.items():
+            rows = [(local.name, [utc], [local]) for local, utc in LOCAL_TWINS.items()]
+            rows.append(("all five, one step", list(LOCAL_TWINS.values()), list(LOCAL_TWINS)))
+            for name, utc_tables, local_tables in rows:
                 utc_seconds = _median_seconds(
-                    lambda utc=utc: compute_daily_table(lakehouse, utc, day), options.repeat
-                )
-                local_seconds = _median_seconds(
-                    lambda local=local: compute_local_table(lakehouse, local, day),
+                    lambda utc_tables=utc_tables: compute_daily_tables(lakehouse, utc_tables, day),
                     options.repeat,
                 )
-                totals[0] += utc_seconds
-                totals[1] += local_seconds
+                local_seconds = _median_seconds(
+                    lambda local_tables=local_tables: compute_local_tables(
+                        lakehouse, local_tables, day
+                    ),
+                    options.repeat,
+                )
                 print(
-                    f"| {local.name} | {utc_seconds:.2f} | {local_seconds:.2f} |"
+                    f"| {name} | {utc_seconds:.2f} | {local_seconds:.2f} |"
                     f" {local_seconds / utc_seconds:.1f} |"
                 )
-            print(f"| all five | {totals[0]:.2f} | {totals[1]:.2f} | {totals[1] / totals[0]:.1f} |")
         finally:
             with psycopg.connect(dsn, autocommit=True) as connection:
                 connection.execute(f"drop schema if exists {schema} cascade")

@@ -14,7 +14,7 @@ import os
 from dagster import Definitions, EnvVar, in_process_executor
 
 from assets.costs import build_model_prices_asset
-from assets.daily_tables import build_daily_table_assets
+from assets.daily_tables import build_daily_tables_asset
 from assets.insights import build_insight_assets
 from assets.monitors import build_monitor_asset
 from assets.partitions import daily_partitions
@@ -39,15 +39,15 @@ settings = Settings.from_environment()
 partitions = daily_partitions(settings.start_date)
 # the price file's digest: editing it marks the cost tables stale (reload the code location)
 price_list_version = prices_version(settings.model_prices)
-daily_table_assets = build_daily_table_assets(partitions, price_list_version)
-freshness_checks = build_freshness_checks(settings, daily_table_assets)
+daily_tables = build_daily_tables_asset(partitions, price_list_version)
+freshness_checks = build_freshness_checks(settings, [daily_tables])
 daily_job = build_daily_job(partitions)
 
 defs = Definitions(
     assets=[
         build_events_asset(partitions),
         build_model_prices_asset(price_list_version),
-        *daily_table_assets,
+        daily_tables,
         *build_insight_assets(partitions),
         build_monitor_asset(partitions),
         *build_timezone_assets(partitions),

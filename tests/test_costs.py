@@ -12,13 +12,13 @@ import duckdb
 import pyarrow as pa
 import pytest
 from conftest import warehouse_resource
-from dagster import DagsterInstance, materialize
+from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 from dagster._core.definitions.data_version import StaleStatus
 from dagster._utils.test.data_versions import get_stale_status_resolver
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 
 from assets.costs import build_model_prices_asset
-from assets.daily_tables import build_daily_table_assets
+from assets.daily_tables import build_daily_tables_asset
 from assets.partitions import daily_partitions, partition_range_tags
 from assets.resources import SourceDatabase
 from pipelines.definitions import defs
@@ -52,7 +52,8 @@ def event(day, tokens, model=None, **fields):
 
 def run_costs(source, warehouse_dir, prices, first, last, names=COSTED, instance=None):
     return materialize(
-        [asset for asset in defs.assets if asset.key.to_user_string() in names],
+        list(defs.assets),
+        selection=AssetSelection.assets(*names),
         resources={
             "source": SourceDatabase(dsn=source.dsn, table=source.table),
             "warehouse": warehouse_resource(warehouse_dir, model_prices=str(prices)),
@@ -270,8 +271,8 @@ def test_a_new_price_file_makes_every_cost_table_stale(source, warehouse_dir, tm
     partitions = daily_partitions(dt.date(2024, 1, 1))
     instance = DagsterInstance.ephemeral()
     before = [build_model_prices_asset(prices_version(first))]
-    before += build_daily_table_assets(partitions, prices_version(first))
-    events = [asset for asset in defs.assets if asset.key.to_user_string() == "events"]
+    before += [build_daily_tables_asset(partitions, prices_version(first))]
+    events = [asset for asset in defs.assets if asset.keys == {AssetKey("events")}]
     resources = {
         "source": SourceDatabase(dsn=source.dsn, table=source.table),
         "warehouse": warehouse_resource(warehouse_dir, model_prices=str(first)),
@@ -286,14 +287,14 @@ def test_a_new_price_file_makes_every_cost_table_stale(source, warehouse_dir, tm
             key.to_user_string(): resolver.get_status(
                 key, None if key.to_user_string() == "model_prices" else "2025-03-01"
             )
-            for key in (asset.key for asset in assets)
+            for key in (key for asset in assets for key in asset.keys)
             if key.to_user_string() != "events"
         }
 
     assert set(statuses([*events, *before]).values()) == {StaleStatus.FRESH}
 
     after = [build_model_prices_asset(prices_version(second))]
-    after += build_daily_table_assets(partitions, prices_version(second))
+    after += [build_daily_tables_asset(partitions, prices_version(second))]
     now = statuses([*events, *after])
     cost_tables = {"model_prices", *(spec.name for spec in COST_TABLES)}
     assert {name for name, status in now.items() if status == StaleStatus.STALE} == cost_tables

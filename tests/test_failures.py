@@ -207,7 +207,7 @@ def test_daily_tables_before_their_events_fail_naming_the_missing_step(
     )
 
     assert not result.success
-    assert failure_description(result, "daily_metrics") == (
+    assert failure_description(result, "daily_tables") == (
         "The raw events of 2025-03-01 are not in the lake (retired or never extracted): "
         "daily_metrics keeps its published rows; materialise `events` for 2025-03-01 first."
     )

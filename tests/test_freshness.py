@@ -13,7 +13,7 @@ from dagster import (
 )
 
 from assets.resources import Warehouse
-from pipelines.definitions import daily_table_assets, defs, freshness_checks
+from pipelines.definitions import daily_tables, defs, freshness_checks
 from warehouse.tables import DAILY_TABLES
 
 
@@ -39,7 +39,7 @@ def freshness_results(materialized_days: list[dt.date]) -> list[bool]:
     """Runs the freshness checks on an instance where only `materialized_days` exist."""
     check_job = define_asset_job("freshness", selection=AssetSelection.checks(*freshness_checks))
     job = Definitions(
-        assets=daily_table_assets,
+        assets=[daily_tables],
         asset_checks=freshness_checks,
         jobs=[check_job],
         resources={

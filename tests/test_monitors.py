@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 from conftest import warehouse_resource
-from dagster import AssetCheckSeverity, materialize
+from dagster import AssetCheckSeverity, AssetSelection, materialize
 
 from assets.monitors import ALERTS_CHECK
 from assets.partitions import partition_range_tags
@@ -215,10 +215,6 @@ def webhook():
     server.close()
 
 
-def assets_named(*names):
-    return [asset for asset in defs.assets if asset.key.to_user_string() in names]
-
-
 MONITORED = ("events", "daily_metrics", "metric_anomalies")
 
 
@@ -249,10 +245,16 @@ def run_monitors(source, warehouse_dir, url, first, last=None, names=MONITORED):
         "source": SourceDatabase(dsn=source.dsn, table=source.table),
         "warehouse": warehouse_resource(warehouse_dir, alert_webhook_url=url),
     }
-    if last is None:
-        return materialize(assets_named(*names), resources=resources, partition_key=str(first))
+    partitions = (
+        {"partition_key": str(first)}
+        if last is None
+        else {"tags": partition_range_tags(first, last)}
+    )
     return materialize(
-        assets_named(*names), resources=resources, tags=partition_range_tags(first, last)
+        list(defs.assets),
+        selection=AssetSelection.assets(*names),
+        resources=resources,
+        **partitions,
     )
 
 

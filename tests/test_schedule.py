@@ -86,8 +86,9 @@ def test_the_requested_range_is_made_of_partition_keys():
 def test_the_job_runs_every_daily_partitioned_asset():
     job = defs.resolve_job_def(daily_job.name)
     partitioned = {
-        asset.key
+        key
         for asset in defs.resolve_asset_graph().assets_defs
+        for key in asset.keys
         if asset.partitions_def is partitions
     }
     assert partitioned

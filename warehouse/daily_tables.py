@@ -1,9 +1,16 @@
-"""Computes one UTC day of a daily table from that day's published raw events, with DuckDB."""
+"""Computes one UTC day of the daily tables from that day's published raw events, with DuckDB.
+
+The day's events are read from the lake once and kept in DuckDB (`sql/daily/load_day.sql`);
+each table's SQL in `sql/daily/` then runs over that copy. The local tables run the same
+SQL over a local day the same way (`warehouse/timezones.py`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 
+import duckdb
 import pyarrow as pa
 
 from warehouse.costs import register_priced_events
@@ -14,23 +21,43 @@ from warehouse.tables import DATA_QUALITY, EVENTS, ORGANIZATION_TIMEZONES, Table
 
 
 class MissingEventsError(RuntimeError):
-    """The day's raw events are not in the lakehouse, but the table holds rows for it."""
+    """The day's raw events are not in the lakehouse, but a table holds rows for it."""
 
 
-def compute_daily_table(lakehouse: Lakehouse, spec: TableSpec, day: dt.date) -> pa.Table:
-    """Runs `sql/daily/<table>.sql` over the day's `events` partition; returns its rows.
+def compute_daily_tables(
+    lakehouse: Lakehouse, specs: Sequence[TableSpec], day: dt.date
+) -> dict[TableSpec, pa.Table]:
+    """Each table's rows of `day`, from `sql/daily/<table>.sql` over the day's events.
 
-    The SQL also sees `model_prices` and `priced_events` (the day's events with their cost).
+    The SQL sees `events`, `priced_events` (the events with their cost) and `model_prices`.
     """
-    if lakehouse.published_rows(EVENTS, day) is None and lakehouse.published_rows(spec, day):
+    if lakehouse.published_rows(EVENTS, day) is None:
         # an empty day has no files either; only a table with rows to lose refuses
-        raise MissingEventsError(
-            f"The raw events of {day} are not in the lake (retired or never extracted): "
-            f"{spec.name} keeps its published rows; materialise `events` for {day} first."
-        )
+        holding = [spec.name for spec in specs if lakehouse.published_rows(spec, day)]
+        if holding:
+            raise MissingEventsError(
+                f"The raw events of {day} are not in the lake (retired or never extracted): "
+                f"{', '.join(holding)} {'keeps its' if len(holding) == 1 else 'keep their'} "
+                f"published rows; materialise `events` for {day} first."
+            )
     with compute_connection() as connection:
         # data_quality also counts the day's unknown time zones (metrics.md, section 7)
-        extra = [ORGANIZATION_TIMEZONES] if spec is DATA_QUALITY else []
+        extra = [ORGANIZATION_TIMEZONES] if DATA_QUALITY in specs else []
         lakehouse.register(connection, day, day, tables=[EVENTS, *extra])
-        register_priced_events(lakehouse, connection)
-        return connection.sql(load_sql(f"daily/{spec.name}"), params={"day": day}).to_arrow_table()
+        statements = {spec: load_sql(f"daily/{spec.name}") for spec in specs}
+        return compute_over_day(lakehouse, connection, statements, day)
+
+
+def compute_over_day(
+    lakehouse: Lakehouse,
+    connection: duckdb.DuckDBPyConnection,
+    statements: Mapping[TableSpec, str],
+    day: dt.date,
+) -> dict[TableSpec, pa.Table]:
+    """Loads the connection's `events` view once, priced, then runs each statement over it."""
+    register_priced_events(lakehouse, connection)
+    connection.execute(load_sql("daily/load_day"))
+    return {
+        spec: connection.sql(statement, params={"day": day}).to_arrow_table()
+        for spec, statement in statements.items()
+    }

@@ -20,12 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
+from collections.abc import Sequence
 
 import duckdb
 import psycopg
 import pyarrow as pa
 
-from warehouse.costs import register_priced_events
+from warehouse.daily_tables import compute_over_day
 from warehouse.engine import compute_connection
 from warehouse.lakehouse import Lakehouse
 from warehouse.settings import parse_qualified_table
@@ -131,9 +132,10 @@ def compute_organization_timezones(
         ).to_arrow_table()
 
 
-def compute_local_table(lakehouse: Lakehouse, spec: TableSpec, day: dt.date) -> pa.Table:
-    """Local day `day` of a local table, from the UTC days day-1, day and day+1."""
-    twin = LOCAL_TWINS[spec]
+def compute_local_tables(
+    lakehouse: Lakehouse, specs: Sequence[TableSpec], day: dt.date
+) -> dict[TableSpec, pa.Table]:
+    """Local day `day` of each local table, from one read of the UTC days day-1 .. day+1."""
     with compute_connection() as connection:
         lakehouse.register(
             connection, day - _ONE_DAY, day + _ONE_DAY, tables=[EVENTS, ORGANIZATION_TIMEZONES]
@@ -141,13 +143,19 @@ def compute_local_table(lakehouse: Lakehouse, spec: TableSpec, day: dt.date) -> 
         connection.execute("alter view events rename to utc_events")
         connection.execute(load_sql("timezones/local_events"))
         connection.execute(load_sql("timezones/set_local_day"), {"day": day})
-        register_priced_events(lakehouse, connection)  # the twins' SQL reads priced_events
-        columns = ", ".join(f"twin.{name}" for name in spec.column_names if name != "timezone")
-        order = ", ".join(f"twin.{name}" for name in spec.key)
-        statement = (
-            f"select {columns}, coalesce(zones.timezone, '{UTC}') as timezone"
-            f" from ({load_sql(f'daily/{twin.name}')}) as twin"
-            " left join local_zones($day) as zones on zones.organization_id = twin.organization_id"
-            f" order by {order}"
+        return compute_over_day(
+            lakehouse, connection, {spec: _local_statement(spec) for spec in specs}, day
         )
-        return connection.sql(statement, params={"day": day}).to_arrow_table()
+
+
+def _local_statement(spec: TableSpec) -> str:
+    """The UTC twin's SQL over the local day, with each organisation's zone."""
+    twin = LOCAL_TWINS[spec]
+    columns = ", ".join(f"twin.{name}" for name in spec.column_names if name != "timezone")
+    order = ", ".join(f"twin.{name}" for name in spec.key)
+    return (
+        f"select {columns}, coalesce(zones.timezone, '{UTC}') as timezone"
+        f" from ({load_sql(f'daily/{twin.name}')}) as twin"
+        " left join local_zones($day) as zones on zones.organization_id = twin.organization_id"
+        f" order by {order}"
+    )

@@ -30,6 +30,7 @@ from assets.resources import Warehouse
 from assets.selection import selected_checks, selected_tables
 from warehouse.audits import invalid_shares
 from warehouse.daily_tables import MissingEventsError, compute_daily_tables
+from warehouse.engine import compute_connection
 from warehouse.tables import (
     COST_TABLES,
     DAILY_TABLES,
@@ -39,7 +40,6 @@ from warehouse.tables import (
     ORGANIZATION_TIMEZONES,
     TableSpec,
 )
-from warehouse.views import connect
 
 
 def daily_table_spec(spec: TableSpec, prices_version: str | None) -> AssetSpec:
@@ -91,8 +91,8 @@ def build_daily_tables_asset(
             published = publisher.published[spec]
             results = check_results(spec, published.audits)
             if spec is DATA_QUALITY:
-                quality_tables = [EVENTS, DATA_QUALITY]
-                with connect(lakehouse, min(days), max(days), tables=quality_tables) as connection:
+                with compute_connection() as connection:
+                    lakehouse.register(connection, min(days), max(days), [EVENTS, DATA_QUALITY])
                     largest, over = invalid_shares(connection, warehouse.max_invalid_share)
                 results.append(invalid_share_result(warehouse.max_invalid_share, largest, over))
             yield MaterializeResult(

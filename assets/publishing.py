@@ -44,7 +44,7 @@ def publish_days(
                 require(spec, audits)
             except AuditFailed:
                 if isinstance(rows, StagedPartition):
-                    lakehouse.discard(spec, rows)
+                    lakehouse.discard(rows)
                 raise
             staged = (
                 rows

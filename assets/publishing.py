@@ -53,9 +53,9 @@ class Publisher:
             for spec, _, audits in tables:
                 require(spec, audits)
         except AuditFailed as error:
-            for spec, rows, _ in tables:
+            for _, rows, _ in tables:
                 if isinstance(rows, StagedPartition):
-                    self._lakehouse.discard(spec, rows)
+                    self._lakehouse.discard(rows)
             raise Failure(description=str(error), allow_retries=False) from None
         for spec, rows, audits in tables:
             self._commit(spec, day, rows, audits)

@@ -7,6 +7,7 @@ checked by eye.
 import dataclasses
 import datetime as dt
 import uuid
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -16,15 +17,16 @@ from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 from dagster._core.definitions.data_version import StaleStatus
 from dagster._utils.test.data_versions import get_stale_status_resolver
 from pyiceberg.io.pyarrow import schema_to_pyarrow
+from pyiceberg.table.snapshots import Operation
 
 from assets.costs import build_model_prices_asset
 from assets.daily_tables import build_daily_tables_asset
 from assets.partitions import daily_partitions, partition_range_tags
 from assets.resources import SourceDatabase
 from pipelines.definitions import defs
-from warehouse.costs import PriceFileError, load_prices, prices_version
+from warehouse.costs import PriceFileError, load_prices, prices_version, publish_prices
 from warehouse.settings import DEFAULT_MODEL_PRICES
-from warehouse.tables import COST_TABLES, DAILY_METRICS, EVENT_COUNTS
+from warehouse.tables import COST_TABLES, DAILY_METRICS, EVENT_COUNTS, MODEL_PRICES
 
 ORG = uuid.UUID("00000000-0000-4000-8000-000000000001")
 AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
@@ -227,6 +229,71 @@ def test_tokens_without_a_price_cost_nothing_and_count_as_unpriced_tokens(
         ("unknown-model", 2, 100, None),
         (None, 2, 200, None),
     ]
+
+
+def published_prices(table, snapshot_id=None):
+    rows = table.scan(snapshot_id=snapshot_id).to_arrow().to_pylist()
+    return sorted(tuple(row.values()) for row in rows)
+
+
+# PRICES as rows, and a new list: gpt-x dearer from March 3, small cheaper from March 5
+PRICE_ROWS = [
+    ("gpt-x", dt.date(2025, 3, 1), 2.0),
+    ("gpt-x", dt.date(2025, 3, 3), 5.0),
+    ("small", dt.date(2025, 3, 2), 0.5),
+]
+NEW_PRICES = PRICES.replace("5.00", "6.00") + "small,2025-03-05,0.40\n"
+NEW_PRICE_ROWS = [
+    ("gpt-x", dt.date(2025, 3, 1), 2.0),
+    ("gpt-x", dt.date(2025, 3, 3), 6.0),
+    ("small", dt.date(2025, 3, 2), 0.5),
+    ("small", dt.date(2025, 3, 5), 0.4),
+]
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_changed_price_list_replaces_the_old_in_one_overwrite_snapshot(lakehouse, tmp_path):
+    publish_prices(lakehouse, load_prices(price_file(tmp_path)))
+    new = load_prices(price_file(tmp_path, NEW_PRICES, name="new.csv"))
+
+    publish_prices(lakehouse, new)
+    publish_prices(lakehouse, new)  # the same list again: nothing to commit
+
+    table = lakehouse.table(MODEL_PRICES)
+    first, replaced = table.snapshots()
+    assert first.summary.operation == Operation.APPEND
+    assert replaced.summary.operation == Operation.OVERWRITE
+    assert replaced.parent_snapshot_id == first.snapshot_id
+    # every version of the table holds a whole price list, never none
+    assert [published_prices(table, entry.snapshot_id) for entry in table.history()] == [
+        PRICE_ROWS,
+        NEW_PRICE_ROWS,
+    ]
+    assert len(lakehouse.data_files(MODEL_PRICES)) == 4  # a file per effective_from
+
+
+def test_a_price_commit_that_lost_the_race_to_the_same_prices_adds_nothing(
+    lakehouse, tmp_path, monkeypatch
+):
+    prices = load_prices(price_file(tmp_path))
+    # the losing run read the empty table before the winner committed the same list
+    stale = [lakehouse.table(MODEL_PRICES)]
+    publish_prices(lakehouse, prices)
+    load = lakehouse.table
+    monkeypatch.setattr(lakehouse, "table", lambda spec: stale.pop() if stale else load(spec))
+
+    publish_prices(lakehouse, prices)
+
+    table = lakehouse.table(MODEL_PRICES)
+    assert not stale  # the loser did start from the stale table
+    assert len(table.snapshots()) == 1
+    assert published_prices(table) == PRICE_ROWS
+    # the loser's staged files were deleted: every file on disk is the winner's
+    folder = Path(table.location().removeprefix("file://")) / "data"
+    on_disk = sorted(str(path) for path in folder.rglob("*.parquet"))
+    published = [path.removeprefix("file://") for path in lakehouse.data_files(MODEL_PRICES)]
+    assert len(on_disk) == 3
+    assert on_disk == published
 
 
 def test_total_cost_usd_is_added_to_an_existing_table_by_schema_evolution(lakehouse):

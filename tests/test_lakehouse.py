@@ -7,6 +7,7 @@ response times 100 and 300 ms (mean and median 200, p95 = 100 + 0.95 * 200 = 290
 tested in their own files.
 """
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import uuid
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 from conftest import fresh_source, pipeline_runner, warehouse_query
 from pyiceberg.catalog.sql import SqlCatalog
@@ -23,7 +25,7 @@ from pyiceberg.transforms import IdentityTransform
 
 from warehouse.lakehouse import Lakehouse, LakehouseError
 from warehouse.settings import ConfigurationError, Settings
-from warehouse.tables import DAILY_METRICS
+from warehouse.tables import DAILY_METRICS, MODEL_PRICES
 
 ORG = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
@@ -187,6 +189,54 @@ def test_replacing_a_partition_is_one_commit_and_readers_see_old_or_new_rows(
     assert {
         tuple(messages(after.scan(snapshot_id=entry.snapshot_id))) for entry in after.history()
     } == {(3,), (4,)}
+
+
+# model_prices, partitioned by effective_from, stands for any table: three columns to write
+MARCH_1, MARCH_2 = dt.date(2025, 3, 1), dt.date(2025, 3, 2)
+
+
+def prices(day, *models):
+    return pa.table(
+        {
+            "model": list(models),
+            "effective_from": [day] * len(models),
+            "usd_per_million_tokens": [1.0] * len(models),
+        }
+    )
+
+
+def models_by_day(lakehouse):
+    rows = lakehouse.table(MODEL_PRICES).scan().to_arrow().to_pylist()
+    return sorted((row["effective_from"], row["model"]) for row in rows)
+
+
+def test_a_day_staged_before_another_runs_commit_of_another_day_commits_after_it(lakehouse):
+    lakehouse.replace_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "a"))
+    staged = lakehouse.stage_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "b"))
+    lakehouse.replace_partition(MODEL_PRICES, MARCH_2, prices(MARCH_2, "c"))  # another run
+
+    assert lakehouse.commit_partition(MODEL_PRICES, staged)
+
+    table = lakehouse.table(MODEL_PRICES)
+    assert [snapshot.summary["analytics.partition"] for snapshot in table.snapshots()] == [
+        "2025-03-01",
+        "2025-03-02",
+        "2025-03-01",
+    ]
+    assert models_by_day(lakehouse) == [(MARCH_1, "b"), (MARCH_2, "c")]
+
+
+def test_a_day_staged_before_another_runs_commit_of_that_day_replaces_it(lakehouse):
+    lakehouse.replace_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "a"))
+    staged = lakehouse.stage_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "b"))
+    lakehouse.replace_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "c"))  # another run
+
+    assert lakehouse.commit_partition(MODEL_PRICES, staged)
+
+    # the last commit wins whole: no row of the day the other run published is left
+    assert models_by_day(lakehouse) == [(MARCH_1, "b")]
+    assert len(lakehouse.table(MODEL_PRICES).snapshots()) == 3
+    assert len(lakehouse.data_files(MODEL_PRICES)) == 1
 
 
 def test_a_copied_warehouse_refuses_in_one_sentence_and_never_reads_the_original(

@@ -126,10 +126,11 @@ def load_prices(path: Path) -> pa.Table:
 
 
 def publish_prices(lakehouse: Lakehouse, prices: pa.Table) -> None:
-    """Replaces the whole `model_prices` table with `prices` in one commit.
+    """Replaces the whole `model_prices` table with `prices` in one commit and one snapshot.
 
-    Parallel runs each load the same price list: two whole-table overwrites conflict, so
-    a run whose commit lost the race re-reads the table and is done when the winner
+    One snapshot, so that no version of the table (time travel) has an empty price list.
+    Parallel runs each load the same price list: two whole-table replaces conflict, so a
+    run whose commit lost the race re-reads the table and is done when the winner
     published the same prices.
     """
     for attempt in range(_PRICE_COMMIT_ATTEMPTS):
@@ -137,7 +138,7 @@ def publish_prices(lakehouse: Lakehouse, prices: pa.Table) -> None:
         if table.current_snapshot() is not None and _same_rows(table.scan().to_arrow(), prices):
             return
         try:
-            table.overwrite(prices)
+            lakehouse.replace_table(MODEL_PRICES, prices, table)
             return
         except (CommitFailedException, ValidationException):
             if attempt == _PRICE_COMMIT_ATTEMPTS - 1:

@@ -4,10 +4,11 @@ Tables live under `ANALYTICS_WAREHOUSE_DIR` (a local folder or `s3://bucket/pref
 registered in an Iceberg SQL catalog (the JDBC catalog's layout, so Spark, Trino and
 Flink can share it) at `ANALYTICS_CATALOG_URI`. Each table is partitioned by identity on
 its date column, and a partition is only ever replaced by one `overwrite` commit with a
-row filter on that column: a reader sees the old rows or the new ones, never a mix or
-none. pyiceberg retries a commit that lost a race with another writer (the table
-properties below give it room for several parallel runs), so runs writing different
-days of one table all land.
+row filter on that column (a small table, the price list, is replaced whole the same
+way): a reader sees the old rows or the new ones, never a mix or none. pyiceberg
+retries a commit that lost a race with another writer (the table properties below give
+it room for several parallel runs), so runs writing different days of one table all
+land.
 
 Readers go through the table format too: `dataset()` lists the data files of the
 current (or a past) snapshot, never a folder, so files an overwrite removed are never
@@ -20,13 +21,14 @@ import contextlib
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from fsspec.implementations.arrow import ArrowFSWrapper
 from pyarrow import fs as pafs
@@ -36,8 +38,10 @@ from pyiceberg.exceptions import (
     NamespaceAlreadyExistsError,
     NoSuchTableError,
     TableAlreadyExistsError,
+    ValidationException,
 )
 from pyiceberg.expressions import (
+    AlwaysTrue,
     And,
     BooleanExpression,
     EqualTo,
@@ -101,6 +105,8 @@ class StagedPartition:
     path: str | None  # None: the day has no rows, and committing it empties the partition
     num_rows: int
     head: pa.Table  # the first HEAD_ROWS rows, for a preview
+    # the table as the staging loaded it: the commit starts from it, saving a catalog load
+    table: Table = field(repr=False, compare=False)
 
 
 class LakehouseError(RuntimeError):
@@ -234,7 +240,11 @@ class Lakehouse:
         self.commit_partition(spec, self.stage_partition(spec, day, rows))
 
     def stage_partition(
-        self, spec: TableSpec, day: dt.date, rows: pa.Table | pa.RecordBatchReader
+        self,
+        spec: TableSpec,
+        day: dt.date,
+        rows: pa.Table | pa.RecordBatchReader,
+        table: Table | None = None,
     ) -> StagedPartition:
         """Writes the day's rows to a new data file of the table, batch by batch, uncommitted.
 
@@ -243,9 +253,10 @@ class Lakehouse:
         overlaps PostgreSQL's COPY, and memory holds a batch, not the day). The file is
         written by Arrow's Parquet writer with the columns' Iceberg field ids, rather than
         by pyiceberg's table writer, which copies a table twice to split it by partition:
-        a day is one partition. A failed write leaves no file.
+        a day is one partition. A failed write leaves no file. `table` is the table already
+        loaded (`replace_table` stages each of its partitions from one load).
         """
-        table = self.table(spec)
+        table = self.table(spec) if table is None else table
         target = schema_to_pyarrow(table.schema(), include_field_ids=True)
         batches = rows.to_reader() if isinstance(rows, pa.Table) else rows
         folder = f"{table.location()}/data/{spec.date_column}={day.isoformat()}"
@@ -267,43 +278,49 @@ class Lakehouse:
             raise
         if not num_rows:
             _delete_quietly(table, path)
-        return StagedPartition(day, path if num_rows else None, num_rows, head)
+        return StagedPartition(day, path if num_rows else None, num_rows, head, table)
 
-    def discard(self, spec: TableSpec, staged: StagedPartition) -> None:
-        """Deletes a staged file that will not be committed (its audit failed)."""
+    def discard(self, staged: StagedPartition) -> None:
+        """Deletes a staged file that will not be committed (its audit or its commit failed)."""
         if staged.path:
-            _delete_quietly(self.table(spec), staged.path)
+            _delete_quietly(staged.table, staged.path)
 
     def commit_partition(self, spec: TableSpec, staged: StagedPartition) -> bool:
         """Makes the staged rows the partition, in one atomic commit and one snapshot.
 
-        `Table.overwrite` would commit a delete snapshot and an append snapshot together:
-        the table's history would then hold a version without the day, which time travel
-        (`snapshot_as_of`, any engine's `AS OF`) could land on. One OVERWRITE snapshot
-        drops the partition's files and adds the new one, so every version has the old
-        rows or the new ones. Identity partitioning makes the partition's files exactly
-        the files the filter plans. An empty day over an empty partition changes nothing
-        and commits nothing (returns False): no empty snapshots pile up.
+        The commit starts from the table as the staging loaded it (no second catalog load):
+        when another run committed another day since, pyiceberg retries on the new snapshot;
+        when it replaced this day, the validation of that retry fails, and the day is
+        replaced again as the table now is, the last writer winning as with a fresh load.
+        An empty day over an empty partition commits nothing (returns False).
         """
-        table = self.table(spec)
-        partition = EqualTo(spec.date_column, staged.day.isoformat())
-        replaced = [task.file for task in table.scan(row_filter=partition).plan_files()]
-        if not replaced and not staged.path:
-            return False
-        with table.transaction() as transaction:
-            snapshot = transaction.update_snapshot(
-                snapshot_properties={"analytics.partition": staged.day.isoformat()}
-            )
-            with snapshot.overwrite() as overwrite:
-                # the predicate scopes the commit-conflict checks to this partition
-                overwrite.delete_by_predicate(partition)
-                for data_file in replaced:
-                    overwrite.delete_data_file(data_file)
-                if staged.path:
-                    overwrite.append_data_file(
-                        parquet_file_to_data_file(table.io, transaction.table_metadata, staged.path)
-                    )
-        return True
+        day = staged.day.isoformat()
+        partition = EqualTo(spec.date_column, day)
+        properties = {"analytics.partition": day}
+        try:
+            return _commit_files(staged.table, partition, [staged], properties)
+        except ValidationException:
+            return _commit_files(self.table(spec), partition, [staged], properties)
+
+    def replace_table(self, spec: TableSpec, rows: pa.Table, table: Table) -> bool:
+        """Replaces every row of a small table with `rows`, in one commit and one snapshot.
+
+        The rows are staged as partitions are, a file per partition value, and committed
+        from `table` as the caller read it: if another writer changed the rows since, the
+        commit fails (CommitFailedException or ValidationException, which guarantee it did
+        not land; its files are deleted) and the caller re-reads the table to decide.
+        """
+        dates = rows.column(spec.date_column)
+        staged = [
+            self.stage_partition(spec, day, rows.filter(pc.equal(dates, day)), table)
+            for day in sorted(set(dates.to_pylist()))
+        ]
+        try:
+            return _commit_files(table, AlwaysTrue(), staged, {})
+        except (CommitFailedException, ValidationException):
+            for part in staged:
+                self.discard(part)
+            raise
 
     def delete_partitions(self, spec: TableSpec, days: Iterable[dt.date]) -> None:
         """Deletes whole partitions in one commit (retention)."""
@@ -388,6 +405,40 @@ def open_lakehouse(
     `storage` is the S3 endpoint, region and keys of an s3:// warehouse (Settings).
     """
     return Lakehouse(location, catalog_uri, (storage or ObjectStorage()).properties())
+
+
+def _commit_files(
+    table: Table,
+    scope: BooleanExpression,
+    staged: Sequence[StagedPartition],
+    properties: dict[str, str],
+) -> bool:
+    """Replaces the table's files within `scope` by the staged files, in one snapshot.
+
+    `Table.overwrite` would commit a delete snapshot and an append snapshot together: the
+    table's history would then hold a version without those rows, which time travel
+    (`snapshot_as_of`, any engine's `AS OF`) could land on. One OVERWRITE snapshot drops
+    the scope's files and adds the new ones, so every version has the old rows or the new
+    ones. Identity partitioning makes the files the scope plans exactly its partitions'
+    files. Nothing to drop and nothing to add commits nothing (returns False): no empty
+    snapshots pile up. A retry after another writer's commit is validated against
+    `scope`: a change within it fails the commit with ValidationException.
+    """
+    replaced = [task.file for task in table.scan(row_filter=scope).plan_files()]
+    paths = [part.path for part in staged if part.path]
+    if not replaced and not paths:
+        return False
+    with table.transaction() as transaction:
+        snapshot = transaction.update_snapshot(snapshot_properties=properties)
+        with snapshot.overwrite() as overwrite:
+            overwrite.delete_by_predicate(scope)
+            for data_file in replaced:
+                overwrite.delete_data_file(data_file)
+            for path in paths:
+                overwrite.append_data_file(
+                    parquet_file_to_data_file(table.io, transaction.table_metadata, path)
+                )
+    return True
 
 
 def _delete_quietly(table: Table, path: str) -> None:

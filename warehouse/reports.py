@@ -8,9 +8,9 @@ and renamed into place, so a reader never sees a half-written set. A backfill wr
 folder per date, and its sections are read a week of as-of dates at a time (one query each
 per week), written, then dropped: the cards compare every as-of date's two windows of
 distinct users, so a range read in one query held memory in proportion to its length
-(120 as-of dates took ~470 MiB more than 20; issue 13), and a range's reports kept until
-the end would too. A week reads only its own 2 * REPORT_DAYS days of partitions, as the
-insights do (`warehouse/insights.py`).
+(in one process, 120 as-of dates peaked ~455 MiB above 20; issue 13), and a range's
+reports kept until the end would too. A week reads only its own 2 * REPORT_DAYS days of
+partitions, as the insights do (`warehouse/insights.py`).
 """
 
 from __future__ import annotations

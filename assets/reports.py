@@ -32,29 +32,11 @@ from assets.metadata import OWNERS
 from assets.partitions import partition_days
 from assets.resources import Warehouse
 from assets.timezones import next_day_extracted
-from warehouse.reports import REPORT_DAYS, ReportFolder, write_reports
-from warehouse.tables import (
-    AGENT_METRICS_LOCAL,
-    DAILY_ACTIVE_USERS_LOCAL,
-    DAILY_MEASUREMENTS_LOCAL,
-    DAILY_METRICS_LOCAL,
-    DATA_QUALITY,
-    EVENT_COUNTS_LOCAL,
-    EVENTS,
-    METRIC_ANOMALIES,
-)
+from warehouse.reports import COMPARED, REPORT_DAYS, WINDOWED, ReportFolder, write_reports
+from warehouse.tables import EVENTS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-# the tables of the headline's comparison (the window and the one before) and of the window
-COMPARED = (
-    DAILY_METRICS_LOCAL,
-    AGENT_METRICS_LOCAL,
-    DAILY_ACTIVE_USERS_LOCAL,
-    DAILY_MEASUREMENTS_LOCAL,
-)
-WINDOWED = (EVENT_COUNTS_LOCAL, DATA_QUALITY, METRIC_ANOMALIES)
 
 PREVIEW_SIZE = (560, 180)  # pixels
 PREVIEW_UNIT = "messages"
@@ -160,8 +142,10 @@ def build_reports_asset(partitions: DailyPartitionsDefinition) -> AssetsDefiniti
         lakehouse, days = warehouse.lakehouse(), partition_days(context)
         extracted = set(context.instance.get_materialized_partitions(AssetKey(EVENTS.name)))
         waiting = [day for day in days if not next_day_extracted(lakehouse, extracted, day)]
-        folders = write_reports(lakehouse, warehouse.local_path, days, waiting)
-        context.log.info(f"wrote {len(folders)} report folders under {folders[-1].path.parent}")
-        return MaterializeResult(metadata=_metadata(folders[-1]))
+        written = write_reports(lakehouse, warehouse.local_path, days, waiting)
+        context.log.info(
+            f"wrote {written.folder_count} report folders under {written.newest.path.parent}"
+        )
+        return MaterializeResult(metadata=_metadata(written.newest))
 
     return reports

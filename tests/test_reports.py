@@ -28,7 +28,7 @@ from assets.reports import PREVIEW_SIZE, preview_figure
 from assets.resources import SourceDatabase
 from pipelines.definitions import defs
 from warehouse.report_html import CARD_METRICS, Report, render_report, score_text, usd
-from warehouse.reports import load_reports, reports_dir, write_reports
+from warehouse.reports import AS_OF_DATES_PER_QUERY, load_reports, reports_dir, write_reports
 from warehouse.tables import METRIC_ANOMALIES
 
 ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
@@ -461,6 +461,40 @@ def test_rewriting_a_date_replaces_its_folder_and_leaves_no_temporary_one(
 
     assert report_path.exists() and not stale.exists()
     assert [p.name for p in reports_dir(warehouse_dir).iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_range_of_dates_is_written_a_week_at_a_time_as_each_date_alone(
+    built_report, lakehouse, warehouse_dir
+):
+    """A backfill reads its reports a week of as-of dates at a time, so that its memory
+    does not grow with the range (issue 13): the weeks' pages are each date's own."""
+    next_day = dt.date.fromisoformat(NEXT_DAY)
+    # more than a week, ending on the date that waits for its next UTC day
+    dates = [next_day - dt.timedelta(days=n) for n in range(AS_OF_DATES_PER_QUERY + 1, -1, -1)]
+
+    def pages() -> dict[str, str]:
+        return {
+            f"{folder.name}/{page.name}": page.read_text()
+            for folder in reports_dir(warehouse_dir).iterdir()
+            if folder.name in {date.isoformat() for date in dates}
+            for page in folder.iterdir()
+        }
+
+    written = write_reports(lakehouse, warehouse_dir, dates, waiting=[next_day])
+    in_weeks = pages()
+    for date in dates:
+        write_reports(lakehouse, warehouse_dir, [date], waiting=[next_day])
+
+    assert in_weeks == pages()
+    assert len({name.split("/")[0] for name in in_weeks}) == len(dates) == 9
+    assert f"{AS_OF}/{ORG}.html" in in_weeks and f"{NEXT_DAY}/{LOS_ANGELES}.html" in in_weeks
+    # only the newest folder is kept, for the run's metadata
+    assert written.folder_count == 9
+    assert written.newest.as_of_date == next_day
+    assert {(report.organization_id, report.waiting) for report in written.newest.reports} == {
+        (str(ORG), True),
+        (str(LOS_ANGELES), True),
+    }
 
 
 def test_a_report_renders_in_offline_chromium_without_console_errors(

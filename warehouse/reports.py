@@ -4,9 +4,13 @@ A report covers the trailing `REPORT_DAYS` days of one organisation against the 
 number of days before, on the organisation's own calendar: its figures come from the
 `_local` tables and name the zone. Anomalies and data quality exist only by UTC day and
 say so. Each as-of date's pages are built in a temporary folder beside `reports/<date>/`
-and renamed into place, so a reader never sees a half-written set. The sections are read
-for a whole range of as-of dates at once (one query each), since a backfill writes one
-folder per date.
+and renamed into place, so a reader never sees a half-written set. A backfill writes one
+folder per date, and its sections are read a week of as-of dates at a time (one query each
+per week), written, then dropped: the cards compare every as-of date's two windows of
+distinct users, so a range read in one query held memory in proportion to its length
+(in one process, 120 as-of dates peaked ~455 MiB above 20; issue 13), and a range's
+reports kept until the end would too. A week reads only its own 2 * REPORT_DAYS days of
+partitions, as the insights do (`warehouse/insights.py`).
 """
 
 from __future__ import annotations
@@ -23,15 +27,37 @@ from typing import Any
 
 import duckdb
 
+from warehouse.insights import as_of_chunks
 from warehouse.lakehouse import Lakehouse
 from warehouse.report_html import Report, Row, render_index, render_report
 from warehouse.sql_files import load_sql
+from warehouse.tables import (
+    AGENT_METRICS_LOCAL,
+    DAILY_ACTIVE_USERS_LOCAL,
+    DAILY_MEASUREMENTS_LOCAL,
+    DAILY_METRICS_LOCAL,
+    DATA_QUALITY,
+    EVENT_COUNTS_LOCAL,
+    METRIC_ANOMALIES,
+)
 from warehouse.views import connect
 
 REPORT_DAYS = 30
 TOP_AGENTS = 10
 SECTIONS = ("cards", "days", "top_agents", "event_mix", "anomalies", "data_quality")
 INDEX_FILE_NAME = "index.html"
+# the tables the sections read: those of the cards' comparison (the window and the one
+# before) and those read over the window only
+COMPARED = (
+    DAILY_METRICS_LOCAL,
+    AGENT_METRICS_LOCAL,
+    DAILY_ACTIVE_USERS_LOCAL,
+    DAILY_MEASUREMENTS_LOCAL,
+)
+WINDOWED = (EVENT_COUNTS_LOCAL, DATA_QUALITY, METRIC_ANOMALIES)
+# As-of dates read per query: a week re-reads its 59-day lookback (~1.1x a single pass)
+# and holds a week of cards, whatever the range's length.
+AS_OF_DATES_PER_QUERY = 7
 
 
 @dataclass(frozen=True)
@@ -42,6 +68,18 @@ class ReportFolder:
     path: Path
     reports: list[Report]
     sizes: dict[str, int]
+
+
+@dataclass(frozen=True)
+class WrittenReports:
+    """What `write_reports` wrote: how many folders, and the newest as-of date's in full.
+
+    Only the newest folder is kept (the run's metadata shows it): keeping every folder's
+    reports would make a backfill's memory grow with its range.
+    """
+
+    folder_count: int
+    newest: ReportFolder
 
 
 def reports_dir(local_dir: Path) -> Path:
@@ -86,16 +124,31 @@ def load_reports(
     `waiting` are the as-of dates whose own local day is not computed yet (it needs the
     next UTC day): their reports say so and show that day as unknown.
     """
-    first, last = min(as_of_dates), max(as_of_dates)
+    with _connect(lakehouse, as_of_dates) as connection:
+        return _read_reports(connection, as_of_dates, waiting)
+
+
+def _connect(lakehouse: Lakehouse, as_of_dates: list[dt.date]) -> duckdb.DuckDBPyConnection:
+    """Views over the partitions the dates' reports read, of the tables they read: their
+    windows and the ones before (the cards' previous period). Listing a table's files
+    costs a scan plan, so the tables no section reads are left empty."""
+    first = min(as_of_dates) - dt.timedelta(days=2 * REPORT_DAYS - 1)
+    return connect(lakehouse, first, max(as_of_dates), tables=[*COMPARED, *WINDOWED])
+
+
+def _read_reports(
+    connection: duckdb.DuckDBPyConnection,
+    as_of_dates: list[dt.date],
+    waiting: Collection[dt.date],
+) -> dict[dt.date, list[Report]]:
+    """`load_reports` over a connection whose views hold the dates' partitions."""
     parameters = {
-        "first_as_of": first,
-        "last_as_of": last,
+        "first_as_of": min(as_of_dates),
+        "last_as_of": max(as_of_dates),
         "window_days": REPORT_DAYS,
         "top_agents": TOP_AGENTS,
     }
-    previous_window_start = first - dt.timedelta(days=2 * REPORT_DAYS - 1)
-    with connect(lakehouse, previous_window_start, last) as connection:
-        sections = {name: _records(connection, name, parameters) for name in SECTIONS}
+    sections = {name: _records(connection, name, parameters) for name in SECTIONS}
     per_report = {
         name: _by_key(rows, "as_of_date", "organization_id")
         for name, rows in sections.items()
@@ -153,19 +206,30 @@ def write_reports(
     local_dir: Path,
     as_of_dates: list[dt.date],
     waiting: Collection[dt.date] = (),
-) -> list[ReportFolder]:
+) -> WrittenReports:
     """Writes `reports/<date>/` for each as-of date: a page per organisation and an index.
 
-    `waiting`: the as-of dates whose local day waits for the next UTC day (load_reports).
+    The dates are read, rendered and written a week at a time, in ascending order, so
+    memory holds one week's reports however long the range. `waiting`: the as-of dates
+    whose local day waits for the next UTC day (load_reports).
     """
-    folders = []
-    for as_of_date, reports in load_reports(lakehouse, as_of_dates, waiting).items():
-        final_path = reports_dir(local_dir) / as_of_date.isoformat()
-        pages = {report.file_name: render_report(report) for report in reports}
-        pages[INDEX_FILE_NAME] = render_index(as_of_date, reports)
-        with atomic_directory(final_path) as folder:
-            for file_name, html in pages.items():
-                (folder / file_name).write_text(html, encoding="utf-8")
-        sizes = {file_name: len(html.encode()) for file_name, html in pages.items()}
-        folders.append(ReportFolder(as_of_date, final_path, reports, sizes))
-    return folders
+    written: WrittenReports | None = None
+    for chunk in as_of_chunks(as_of_dates, AS_OF_DATES_PER_QUERY):
+        for as_of_date, reports in load_reports(lakehouse, chunk, waiting).items():
+            folder = _write_folder(local_dir, as_of_date, reports)
+            written = WrittenReports(written.folder_count + 1 if written else 1, folder)
+    if written is None:
+        raise ValueError("write_reports needs at least one as-of date")
+    return written
+
+
+def _write_folder(local_dir: Path, as_of_date: dt.date, reports: list[Report]) -> ReportFolder:
+    """Renders and publishes one as-of date's pages and index, replacing its folder."""
+    final_path = reports_dir(local_dir) / as_of_date.isoformat()
+    pages = {report.file_name: render_report(report) for report in reports}
+    pages[INDEX_FILE_NAME] = render_index(as_of_date, reports)
+    with atomic_directory(final_path) as folder:
+        for file_name, html in pages.items():
+            (folder / file_name).write_text(html, encoding="utf-8")
+    sizes = {file_name: len(html.encode()) for file_name, html in pages.items()}
+    return ReportFolder(as_of_date, final_path, reports, sizes)

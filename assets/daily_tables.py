@@ -15,19 +15,17 @@ from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     AssetSpec,
-    BackfillPolicy,
     DailyPartitionsDefinition,
     Failure,
     MaterializeResult,
-    multi_asset,
 )
 
-from assets.checks import check_results, check_specs, invalid_share_result
+from assets.checks import check_results, invalid_share_result
 from assets.metadata import OWNERS, definition_metadata, materialization_metadata
 from assets.partitions import partition_days
 from assets.publishing import publishing
 from assets.resources import Warehouse
-from assets.selection import selected_checks, selected_tables
+from assets.selection import selected_checks, selected_tables, table_step
 from warehouse.audits import invalid_shares
 from warehouse.daily_tables import MissingEventsError, compute_daily_tables
 from warehouse.engine import compute_connection
@@ -66,13 +64,11 @@ def build_daily_tables_asset(
 ) -> AssetsDefinition:
     """The seven daily tables as one step: they differ only in their SQL and their columns."""
 
-    @multi_asset(
-        name="daily_tables",
-        specs=[daily_table_spec(spec, prices_version) for spec in DAILY_TABLES],
-        check_specs=[check for spec in DAILY_TABLES for check in check_specs(spec)],
-        partitions_def=partitions,
-        backfill_policy=BackfillPolicy.single_run(),
-        can_subset=True,
+    @table_step(
+        "daily_tables",
+        DAILY_TABLES,
+        lambda spec: daily_table_spec(spec, prices_version),
+        partitions,
     )
     def daily_tables(
         context: AssetExecutionContext, warehouse: Warehouse

@@ -1,9 +1,40 @@
-"""What a run of a subsettable multi-asset selected: a run (or a test) may pick some tables
-of the daily or the local step, and only those are computed and reported."""
+"""Steps of several tables (the daily tables, the local tables), and what a run of one
+selected: a run (or a test) may pick some of its tables, and only those are computed and
+reported."""
 
-from dagster import AssetCheckKey, AssetCheckResult, AssetExecutionContext, AssetKey
+from collections.abc import Callable
 
+from dagster import (
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    BackfillPolicy,
+    DailyPartitionsDefinition,
+    multi_asset,
+)
+
+from assets.checks import check_specs
 from warehouse.tables import TableSpec
+
+
+def table_step(
+    name: str,
+    tables: tuple[TableSpec, ...],
+    asset_spec: Callable[[TableSpec], AssetSpec],
+    partitions: DailyPartitionsDefinition,
+) -> Callable[..., AssetsDefinition]:
+    """One subsettable, daily-partitioned step computing `tables`, each with its checks."""
+    return multi_asset(
+        name=name,
+        specs=[asset_spec(spec) for spec in tables],
+        check_specs=[check for spec in tables for check in check_specs(spec)],
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        can_subset=True,
+    )
 
 
 def selected_tables(

@@ -31,7 +31,6 @@ from dagster import (
     MetadataValue,
     TimeWindowPartitionMapping,
     asset,
-    multi_asset,
 )
 
 from assets.checks import check_results, check_specs
@@ -39,7 +38,7 @@ from assets.metadata import OWNERS, definition_metadata, materialization_metadat
 from assets.partitions import partition_days
 from assets.publishing import DayRows, publish_days, publishing
 from assets.resources import SourceDatabase, Warehouse
-from assets.selection import selected_checks, selected_tables
+from assets.selection import selected_checks, selected_tables, table_step
 from warehouse.audits import audit_rows
 from warehouse.lakehouse import Lakehouse
 from warehouse.source import SourceError
@@ -128,14 +127,7 @@ def local_table_spec(spec: TableSpec) -> AssetSpec:
 def build_local_tables_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinition:
     """The local tables as one step: each local day's three UTC days are read once."""
 
-    @multi_asset(
-        name="local_tables",
-        specs=[local_table_spec(spec) for spec in LOCAL_TABLES],
-        check_specs=[check for spec in LOCAL_TABLES for check in check_specs(spec)],
-        partitions_def=partitions,
-        backfill_policy=BackfillPolicy.single_run(),
-        can_subset=True,
-    )
+    @table_step("local_tables", LOCAL_TABLES, local_table_spec, partitions)
     def local_tables(
         context: AssetExecutionContext, warehouse: Warehouse
     ) -> Iterator[MaterializeResult]:

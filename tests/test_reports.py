@@ -27,8 +27,9 @@ from assets.partitions import partition_range_tags
 from assets.reports import PREVIEW_SIZE, preview_figure
 from assets.resources import SourceDatabase
 from pipelines.definitions import defs
+from warehouse.insights import AS_OF_DATES_PER_QUERY
 from warehouse.report_html import CARD_METRICS, Report, render_report, score_text, usd
-from warehouse.reports import AS_OF_DATES_PER_QUERY, load_reports, reports_dir, write_reports
+from warehouse.reports import load_reports, reports_dir, write_reports
 from warehouse.tables import METRIC_ANOMALIES
 
 ORG = uuid.UUID("00000000-0000-4000-8000-0000000000a1")

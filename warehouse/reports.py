@@ -55,9 +55,6 @@ COMPARED = (
     DAILY_MEASUREMENTS_LOCAL,
 )
 WINDOWED = (EVENT_COUNTS_LOCAL, DATA_QUALITY, METRIC_ANOMALIES)
-# As-of dates read per query: a week re-reads its 59-day lookback (~1.1x a single pass)
-# and holds a week of cards, whatever the range's length.
-AS_OF_DATES_PER_QUERY = 7
 
 
 @dataclass(frozen=True)
@@ -124,31 +121,18 @@ def load_reports(
     `waiting` are the as-of dates whose own local day is not computed yet (it needs the
     next UTC day): their reports say so and show that day as unknown.
     """
-    with _connect(lakehouse, as_of_dates) as connection:
-        return _read_reports(connection, as_of_dates, waiting)
-
-
-def _connect(lakehouse: Lakehouse, as_of_dates: list[dt.date]) -> duckdb.DuckDBPyConnection:
-    """Views over the partitions the dates' reports read, of the tables they read: their
-    windows and the ones before (the cards' previous period). Listing a table's files
-    costs a scan plan, so the tables no section reads are left empty."""
-    first = min(as_of_dates) - dt.timedelta(days=2 * REPORT_DAYS - 1)
-    return connect(lakehouse, first, max(as_of_dates), tables=[*COMPARED, *WINDOWED])
-
-
-def _read_reports(
-    connection: duckdb.DuckDBPyConnection,
-    as_of_dates: list[dt.date],
-    waiting: Collection[dt.date],
-) -> dict[dt.date, list[Report]]:
-    """`load_reports` over a connection whose views hold the dates' partitions."""
     parameters = {
         "first_as_of": min(as_of_dates),
         "last_as_of": max(as_of_dates),
         "window_days": REPORT_DAYS,
         "top_agents": TOP_AGENTS,
     }
-    sections = {name: _records(connection, name, parameters) for name in SECTIONS}
+    # the windows and the ones before (the cards' previous period), of the tables the
+    # sections read: listing a table's files costs a scan plan
+    first = min(as_of_dates) - dt.timedelta(days=2 * REPORT_DAYS - 1)
+    tables = [*COMPARED, *WINDOWED]
+    with connect(lakehouse, first, max(as_of_dates), tables=tables) as connection:
+        sections = {name: _records(connection, name, parameters) for name in SECTIONS}
     per_report = {
         name: _by_key(rows, "as_of_date", "organization_id")
         for name, rows in sections.items()
@@ -214,7 +198,7 @@ def write_reports(
     whose local day waits for the next UTC day (load_reports).
     """
     written: WrittenReports | None = None
-    for chunk in as_of_chunks(as_of_dates, AS_OF_DATES_PER_QUERY):
+    for chunk in as_of_chunks(as_of_dates):
         for as_of_date, reports in load_reports(lakehouse, chunk, waiting).items():
             folder = _write_folder(local_dir, as_of_date, reports)
             written = WrittenReports(written.folder_count + 1 if written else 1, folder)

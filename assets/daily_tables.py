@@ -30,18 +30,18 @@ from warehouse.audits import invalid_shares
 from warehouse.daily_tables import MissingEventsError, compute_daily_tables
 from warehouse.engine import compute_connection
 from warehouse.tables import (
-    COST_TABLES,
     DAILY_TABLES,
     DATA_QUALITY,
     EVENTS,
     MODEL_PRICES,
     ORGANIZATION_TIMEZONES,
     TableSpec,
+    is_priced,
 )
 
 
 def daily_table_spec(spec: TableSpec, prices_version: str | None) -> AssetSpec:
-    priced = spec in COST_TABLES
+    priced = is_priced(spec)
     return AssetSpec(
         spec.name,
         group_name="daily",

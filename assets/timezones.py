@@ -42,7 +42,14 @@ from assets.selection import selected_checks, selected_tables, table_step
 from warehouse.audits import audit_rows
 from warehouse.lakehouse import Lakehouse
 from warehouse.source import SourceError
-from warehouse.tables import EVENTS, LOCAL_TABLES, ORGANIZATION_TIMEZONES, TableSpec
+from warehouse.tables import (
+    EVENTS,
+    LOCAL_TABLES,
+    MODEL_PRICES,
+    ORGANIZATION_TIMEZONES,
+    TableSpec,
+    is_priced,
+)
 from warehouse.timezones import (
     compute_local_tables,
     compute_organization_timezones,
@@ -109,7 +116,9 @@ def next_day_extracted(lakehouse: Lakehouse, extracted: set[str], day: dt.date) 
     return lakehouse.published_rows(EVENTS, following) is not None
 
 
-def local_table_spec(spec: TableSpec) -> AssetSpec:
+def local_table_spec(spec: TableSpec, prices_version: str | None) -> AssetSpec:
+    """As the UTC twin's (`daily_table_spec`): a table with costs depends on the prices."""
+    priced = is_priced(spec)
     return AssetSpec(
         spec.name,
         group_name="timezones",
@@ -117,17 +126,26 @@ def local_table_spec(spec: TableSpec) -> AssetSpec:
         deps=[
             AssetDep(EVENTS.name, partition_mapping=_THREE_UTC_DAYS),
             AssetDep(ORGANIZATION_TIMEZONES.name, partition_mapping=_THREE_UTC_DAYS),
+            *([AssetDep(MODEL_PRICES.name)] if priced else []),
         ],
+        code_version=prices_version if priced else None,
         kinds={"duckdb", "iceberg"},
         owners=OWNERS,
         metadata=definition_metadata(spec),
     )
 
 
-def build_local_tables_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinition:
+def build_local_tables_asset(
+    partitions: DailyPartitionsDefinition, prices_version: str | None = None
+) -> AssetsDefinition:
     """The local tables as one step: each local day's three UTC days are read once."""
 
-    @table_step("local_tables", LOCAL_TABLES, local_table_spec, partitions)
+    @table_step(
+        "local_tables",
+        LOCAL_TABLES,
+        lambda spec: local_table_spec(spec, prices_version),
+        partitions,
+    )
     def local_tables(
         context: AssetExecutionContext, warehouse: Warehouse
     ) -> Iterator[MaterializeResult]:
@@ -172,8 +190,10 @@ def build_local_tables_asset(partitions: DailyPartitionsDefinition) -> AssetsDef
     return local_tables
 
 
-def build_timezone_assets(partitions: DailyPartitionsDefinition) -> list[AssetsDefinition]:
+def build_timezone_assets(
+    partitions: DailyPartitionsDefinition, prices_version: str | None = None
+) -> list[AssetsDefinition]:
     return [
         build_organization_timezones_asset(partitions),
-        build_local_tables_asset(partitions),
+        build_local_tables_asset(partitions, prices_version),
     ]

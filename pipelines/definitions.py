@@ -50,7 +50,7 @@ defs = Definitions(
         daily_tables,
         *build_insight_assets(partitions),
         build_monitor_asset(partitions),
-        *build_timezone_assets(partitions),
+        *build_timezone_assets(partitions, price_list_version),
         build_reports_asset(partitions),
     ],
     resources={

@@ -23,7 +23,7 @@ from assets.costs import build_model_prices_asset
 from assets.daily_tables import build_daily_tables_asset
 from assets.partitions import daily_partitions, partition_range_tags
 from assets.resources import SourceDatabase
-from pipelines.definitions import defs
+from pipelines.definitions import defs, price_list_version
 from warehouse.costs import PriceFileError, load_prices, prices_version, publish_prices
 from warehouse.settings import DEFAULT_MODEL_PRICES
 from warehouse.tables import COST_TABLES, DAILY_METRICS, EVENT_COUNTS, MODEL_PRICES
@@ -366,3 +366,21 @@ def test_a_new_price_file_makes_every_cost_table_stale(source, warehouse_dir, tm
     cost_tables = {"model_prices", *(spec.name for spec in COST_TABLES)}
     assert {name for name, status in now.items() if status == StaleStatus.STALE} == cost_tables
     assert now[EVENT_COUNTS.name] == StaleStatus.FRESH
+
+
+def test_every_table_with_costs_depends_on_the_prices_and_carries_their_version():
+    graph = defs.resolve_asset_graph()
+    priced = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if AssetKey("model_prices") in graph.get(key).parent_keys
+    }
+    assert priced == {
+        "daily_metrics",
+        "agent_metrics",
+        "data_quality",
+        "model_usage",
+        "daily_metrics_local",
+        "agent_metrics_local",
+    }
+    assert {graph.get(AssetKey(name)).code_version for name in priced} == {price_list_version}

@@ -411,6 +411,13 @@ LOCAL_TWINS = {
     DAILY_MEASUREMENTS_LOCAL: DAILY_MEASUREMENTS,
 }
 LOCAL_TABLES = tuple(LOCAL_TWINS)
+
+
+def is_priced(spec: TableSpec) -> bool:
+    """Whether the table's rows depend on the prices: a cost table or a local twin of one."""
+    return LOCAL_TWINS.get(spec, spec) in COST_TABLES
+
+
 # The published tables; `alerts_sent` is the alerting's own bookkeeping, kept out of the views.
 LAKE_TABLES = (
     EVENTS,

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from warehouse.engine import compute_connection
 from warehouse.sql_files import load_sql
 from warehouse.tables import TableSpec
 
@@ -60,7 +61,7 @@ def count_columns(spec: TableSpec) -> list[str]:
 
 def audit_rows(spec: TableSpec, day: dt.date, rows: pa.Table) -> list[Audit]:
     """The blocking checks of a computed table: unique keys, no negative counts."""
-    with duckdb.connect() as connection:
+    with compute_connection() as connection:
         connection.register("audited", rows)
         row = connection.execute(
             load_sql("checks/find_duplicate_keys"), {"key_columns": list(spec.key)}

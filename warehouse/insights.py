@@ -54,8 +54,9 @@ def _compute_chunk(
     lakehouse: Lakehouse, spec: TableSpec, first: dt.date, last: dt.date
 ) -> pa.Table:
     window_start = first - dt.timedelta(days=LOOKBACK_DAYS)
-    with connect(lakehouse, window_start, last, tables=DAILY_TABLES) as connection:
-        connection.execute("set arrow_lossless_conversion = true")
+    with connect(
+        lakehouse, window_start, last, tables=DAILY_TABLES, uuids_as_arrow_uuid=True
+    ) as connection:
         return connection.sql(
             f"{load_sql(f'insights/{spec.name}')} order by {', '.join(spec.key)}",
             params={"first_as_of": first, "last_as_of": last},

@@ -153,15 +153,17 @@ def connect(
     last: dt.date | None = None,
     as_of: dt.datetime | None = None,
     tables: Iterable[TableSpec] = LAKE_TABLES,
+    uuids_as_arrow_uuid: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with `tables` (every table by default) as views, and the macros.
 
     `first`/`last` bound the partitions listed (the caller's reads must stay inside
     them); `as_of` reads every table as it was at that moment. Tables not asked for are
     empty views, so the macros (which name them all) can be created without listing
-    their files.
+    their files. UUIDs leave as text, which every Arrow reader takes, unless
+    `uuids_as_arrow_uuid` (rows written back to an Iceberg table).
     """
-    connection = compute_connection(arrow_lossless_conversion=False)
+    connection = compute_connection(arrow_lossless_conversion=uuids_as_arrow_uuid)
     tables = list(tables)
     lakehouse.register(connection, first, last, tables=tables, as_of=as_of)
     for spec in LAKE_TABLES:

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pytest
 from conftest import fresh_source, pipeline_runner, warehouse_query
 from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import ValidationException
 from pyiceberg.transforms import IdentityTransform
 
 from warehouse.lakehouse import Lakehouse, LakehouseError
@@ -237,6 +238,30 @@ def test_a_day_staged_before_another_runs_commit_of_that_day_replaces_it(lakehou
     assert models_by_day(lakehouse) == [(MARCH_1, "b")]
     assert len(lakehouse.table(MODEL_PRICES).snapshots()) == 3
     assert len(lakehouse.data_files(MODEL_PRICES)) == 1
+
+
+def test_a_failed_commit_deletes_its_staged_file_and_the_day_stays_as_published(
+    lakehouse, monkeypatch
+):
+    another_run = Lakehouse(lakehouse.location, lakehouse.catalog_uri)
+    lakehouse.replace_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "a"))
+    staged = lakehouse.stage_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "b"))
+    another_run.replace_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "c"))
+    load = lakehouse.table
+
+    def load_then_another_run_replaces_the_day_again(spec):
+        table = load(spec)
+        monkeypatch.setattr(lakehouse, "table", load)
+        another_run.replace_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "d"))
+        return table
+
+    monkeypatch.setattr(lakehouse, "table", load_then_another_run_replaces_the_day_again)
+
+    with pytest.raises(ValidationException):  # the commit and its one retry both lost
+        lakehouse.commit_partition(MODEL_PRICES, staged)
+
+    assert models_by_day(lakehouse) == [(MARCH_1, "d")]
+    assert not Path(staged.path.removeprefix("file://")).exists()
 
 
 def test_a_copied_warehouse_refuses_in_one_sentence_and_never_reads_the_original(

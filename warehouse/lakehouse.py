@@ -292,15 +292,27 @@ class Lakehouse:
         when another run committed another day since, pyiceberg retries on the new snapshot;
         when it replaced this day, the validation of that retry fails, and the day is
         replaced again as the table now is, the last writer winning as with a fresh load.
-        An empty day over an empty partition commits nothing (returns False).
+        An empty day over an empty partition commits nothing (returns False). A commit
+        that fails deletes the staged file, unless a snapshot lists it after all.
         """
         day = staged.day.isoformat()
         partition = EqualTo(spec.date_column, day)
         properties = {"analytics.partition": day}
         try:
-            return _commit_files(staged.table, partition, [staged], properties)
-        except ValidationException:
-            return _commit_files(self.table(spec), partition, [staged], properties)
+            try:
+                return _commit_files(staged.table, partition, [staged], properties)
+            except ValidationException:
+                return _commit_files(self.table(spec), partition, [staged], properties)
+        except Exception:
+            self._discard_unless_published(spec, staged)
+            raise
+
+    def _discard_unless_published(self, spec: TableSpec, staged: StagedPartition) -> None:
+        """Deletes the staged file of a failed commit that did not land. When the table
+        cannot be read either, the file stays for `expire_snapshots`' orphan-file cleanup."""
+        with contextlib.suppress(Exception):  # the commit's own error is the one to raise
+            if staged.path and staged.path not in self.data_files(spec, staged.day, staged.day):
+                self.discard(staged)
 
     def replace_table(self, spec: TableSpec, rows: pa.Table, table: Table) -> bool:
         """Replaces every row of a small table with `rows`, in one commit and one snapshot.

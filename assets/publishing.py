@@ -1,11 +1,16 @@
-"""Publishing a step's days: audit each day's rows, commit it, then refresh the views.
+"""Publishing a step's days: audit each day's rows, commit the days, then refresh the views.
 
 Every asset produces, one day at a time, the rows of each of its tables for that day with
-their audits. A day is committed only when the blocking audits of all the step's tables
-pass (the daily tables, computed together, publish a day together or not at all); the
-first that fails stops the step with one sentence naming the table, the day and the
-check, leaving earlier days published and that day and later ones as they were. The
-views are refreshed once, when the step ends.
+their audits. A day is staged (its files written, no snapshot lists them) only when the
+blocking audits of all the step's tables pass (the daily tables, computed together,
+publish a day together or not at all); the first that fails stops the step with one
+sentence naming the table, the day and the check. The staged days are committed
+DAYS_PER_COMMIT at a time, one snapshot per table, and when the step ends, even
+failing: the days before a failed one are published, that day and later ones stay as
+they were. A range therefore adds a snapshot per week instead of per day (a commit's
+cost grows with the snapshots it lists: `Lakehouse.commit_partitions`); a run killed
+mid-range loses at most the week it was in, which a re-run redoes. The views are
+refreshed once, when the step ends.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from warehouse.views import ViewsNotBuilt, duckdb_path, publish_views
 Rows = pa.Table | StagedPartition
 DayRows = tuple[dt.date, Rows, list[Audit]]
 TableRows = tuple[TableSpec, Rows, list[Audit]]
+# Days a run commits at once: a snapshot per table per week of a range
+DAYS_PER_COMMIT = 7
 
 
 @dataclass
@@ -40,15 +47,21 @@ class PublishedDays:
 
 
 class Publisher:
-    """Publishes the days of a step's tables; `publishing()` refreshes the views after."""
+    """Publishes the days of a step's tables; `publishing()` commits the last ones and
+    refreshes the views after."""
 
     def __init__(self, context: AssetExecutionContext, warehouse: Warehouse) -> None:
         self._context = context
         self._lakehouse = warehouse.lakehouse()
         self.published: defaultdict[TableSpec, PublishedDays] = defaultdict(PublishedDays)
+        self._staged: defaultdict[TableSpec, list[tuple[StagedPartition, list[Audit]]]] = (
+            defaultdict(list)
+        )
+        self._staged_days: set[dt.date] = set()
 
     def publish(self, day: dt.date, tables: Sequence[TableRows]) -> None:
-        """Commits the day of every table, once all their blocking audits pass."""
+        """Stages the day of every table once all their blocking audits pass; commits the
+        staged days when DAYS_PER_COMMIT are waiting."""
         try:
             for spec, _, audits in tables:
                 require(spec, audits)
@@ -58,7 +71,15 @@ class Publisher:
                     self._lakehouse.discard(rows)
             raise Failure(description=str(error), allow_retries=False) from None
         for spec, rows, audits in tables:
-            self._commit(spec, day, rows, audits)
+            staged = (
+                rows
+                if isinstance(rows, StagedPartition)
+                else self._lakehouse.stage_partition(spec, day, rows)
+            )
+            self._staged[spec].append((staged, audits))
+        self._staged_days.add(day)
+        if len(self._staged_days) >= DAYS_PER_COMMIT:
+            self.commit()
 
     def publish_computed(self, day: dt.date, computed: Mapping[TableSpec, pa.Table]) -> None:
         """Publishes the day of tables computed from the lake, audited by their rows."""
@@ -66,20 +87,26 @@ class Publisher:
             day, [(spec, rows, audit_rows(spec, day, rows)) for spec, rows in computed.items()]
         )
 
-    def _commit(self, spec: TableSpec, day: dt.date, rows: Rows, audits: list[Audit]) -> None:
-        published = self.published[spec]
-        staged = (
-            rows
-            if isinstance(rows, StagedPartition)
-            else self._lakehouse.stage_partition(spec, day, rows)
-        )
-        published.changed |= self._lakehouse.commit_partition(spec, staged)
-        self._context.log.info(f"{spec.name} {day}: {staged.num_rows} rows published")
-        self._context.add_asset_metadata(
-            partition_metadata(staged), asset_key=spec.name, partition_key=day.isoformat()
-        )
-        published.rows_per_day[day.isoformat()] = staged.num_rows
-        published.audits.extend(audits)
+    def commit(self) -> None:
+        """Commits the staged days, one snapshot per table."""
+        staged_tables, self._staged = self._staged, defaultdict(list)
+        self._staged_days.clear()
+        for spec, days in staged_tables.items():
+            published = self.published[spec]
+            published.changed |= self._lakehouse.commit_partitions(
+                spec, [staged for staged, _ in days]
+            )
+            for staged, audits in days:
+                self._context.log.info(
+                    f"{spec.name} {staged.day}: {staged.num_rows} rows published"
+                )
+                self._context.add_asset_metadata(
+                    partition_metadata(staged),
+                    asset_key=spec.name,
+                    partition_key=staged.day.isoformat(),
+                )
+                published.rows_per_day[staged.day.isoformat()] = staged.num_rows
+                published.audits.extend(audits)
 
 
 @contextmanager
@@ -90,7 +117,10 @@ def publishing(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator
     A lakehouse that cannot be used fails the step with its one sentence."""
     publisher = Publisher(context, warehouse)
     try:
-        yield publisher
+        try:
+            yield publisher
+        finally:
+            publisher.commit()  # the days staged before a failure too
     except LakehouseError as error:
         raise Failure(description=str(error), allow_retries=False) from None
     finally:

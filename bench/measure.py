@@ -75,7 +75,7 @@ def extraction(dsn: str, qualified_table: str, day: dt.date) -> tuple[float, int
     """Seconds to extract the day and commit it as its `events` partition, with its rows and bytes.
 
     The same two steps as the events asset (`extract_events_for_day` streaming into
-    `Lakehouse.stage_partition`, then `commit_partition`) into a fresh warehouse, without
+    `Lakehouse.stage_partition`, then `commit_partitions`) into a fresh warehouse, without
     Dagster and the audits.
     """
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as folder:
@@ -88,7 +88,7 @@ def extraction(dsn: str, qualified_table: str, day: dt.date) -> tuple[float, int
             day,
             write=functools.partial(lakehouse.stage_partition, EVENTS, day),
         )
-        lakehouse.commit_partition(EVENTS, extracted.rows)
+        lakehouse.commit_partitions(EVENTS, [extracted.rows])
         seconds = time.perf_counter() - started
         files = lakehouse.data_files(EVENTS, day, day)
         size = sum(Path(path.removeprefix("file://")).stat().st_size for path in files)

@@ -321,9 +321,14 @@ def test_crash_mid_write_leaves_the_previous_partition_readable(
     with pytest.raises(sqlalchemy.exc.IntegrityError, match="crash before the commit"):
         lakehouse.replace_partition(EVENTS, day, replacement)
 
-    # The replacement's files are on disk, and no reader sees them.
-    table_folder = Path(lakehouse.table(EVENTS).location().removeprefix("file://"))
-    assert len(list(table_folder.rglob("*.parquet"))) > len(published_files)
+    # The refused commit's metadata is on disk, and no reader sees it; its data file is
+    # deleted, as the commit did not land.
+    table = lakehouse.table(EVENTS)
+    table_folder = Path(table.location().removeprefix("file://"))
+    newest = max((table_folder / "metadata").glob("*.metadata.json"), key=os.path.getmtime)
+    assert table.metadata_location.removeprefix("file://") != str(newest)
+    on_disk = sorted(str(path) for path in table_folder.rglob("*.parquet"))
+    assert on_disk == [path.removeprefix("file://") for path in published_files]
     assert lakehouse.data_files(EVENTS) == published_files
     assert lakehouse.published_rows(EVENTS, day) == 2
     assert query("select count(*) from events") == [(2,)]

@@ -26,7 +26,7 @@ from pyiceberg.transforms import IdentityTransform
 
 from warehouse.lakehouse import Lakehouse, LakehouseError
 from warehouse.settings import ConfigurationError, Settings
-from warehouse.tables import DAILY_METRICS, MODEL_PRICES
+from warehouse.tables import DAILY_METRICS, EVENTS, MODEL_PRICES
 
 ORG = uuid.UUID("00000000-0000-4000-8000-00000000000a")
 AGENT = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
@@ -192,6 +192,22 @@ def test_replacing_a_partition_is_one_commit_and_readers_see_old_or_new_rows(
     } == {(3,), (4,)}
 
 
+@pytest.mark.assets(EVENTS.name, DAILY_METRICS.name)
+def test_a_range_commits_its_days_a_week_at_a_time(source, run_pipeline, lakehouse):
+    days = [dt.date(2025, 3, 1) + dt.timedelta(days=offset) for offset in range(9)]
+    source.insert(*(event("message.sent", created_at=f"{day} 10:00") for day in days))
+
+    assert run_pipeline(str(days[0]), str(days[-1])).success
+
+    for spec in (EVENTS, DAILY_METRICS):
+        snapshots = lakehouse.table(spec).snapshots()
+        assert [snapshot.summary["analytics.partitions"] for snapshot in snapshots] == [
+            ",".join(str(day) for day in days[:7]),
+            ",".join(str(day) for day in days[7:]),
+        ]
+        assert len(lakehouse.data_files(spec)) == 9  # a file per day
+
+
 # model_prices, partitioned by effective_from, stands for any table: three columns to write
 MARCH_1, MARCH_2 = dt.date(2025, 3, 1), dt.date(2025, 3, 2)
 
@@ -216,10 +232,10 @@ def test_a_day_staged_before_another_runs_commit_of_another_day_commits_after_it
     staged = lakehouse.stage_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "b"))
     lakehouse.replace_partition(MODEL_PRICES, MARCH_2, prices(MARCH_2, "c"))  # another run
 
-    assert lakehouse.commit_partition(MODEL_PRICES, staged)
+    assert lakehouse.commit_partitions(MODEL_PRICES, [staged])
 
     table = lakehouse.table(MODEL_PRICES)
-    assert [snapshot.summary["analytics.partition"] for snapshot in table.snapshots()] == [
+    assert [snapshot.summary["analytics.partitions"] for snapshot in table.snapshots()] == [
         "2025-03-01",
         "2025-03-02",
         "2025-03-01",
@@ -232,7 +248,7 @@ def test_a_day_staged_before_another_runs_commit_of_that_day_replaces_it(lakehou
     staged = lakehouse.stage_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "b"))
     lakehouse.replace_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "c"))  # another run
 
-    assert lakehouse.commit_partition(MODEL_PRICES, staged)
+    assert lakehouse.commit_partitions(MODEL_PRICES, [staged])
 
     # the last commit wins whole: no row of the day the other run published is left
     assert models_by_day(lakehouse) == [(MARCH_1, "b")]
@@ -258,7 +274,7 @@ def test_a_failed_commit_deletes_its_staged_file_and_the_day_stays_as_published(
     monkeypatch.setattr(lakehouse, "table", load_then_another_run_replaces_the_day_again)
 
     with pytest.raises(ValidationException):  # the commit and its one retry both lost
-        lakehouse.commit_partition(MODEL_PRICES, staged)
+        lakehouse.commit_partitions(MODEL_PRICES, [staged])
 
     assert models_by_day(lakehouse) == [(MARCH_1, "d")]
     assert not Path(staged.path.removeprefix("file://")).exists()

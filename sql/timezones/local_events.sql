@@ -33,6 +33,11 @@ with candidates as (
         >= coalesce(zones.window_start, day::date - interval 3 hour)
       and utc_events.created_at
         < coalesce(zones.window_end, day::date + interval 27 hour)
+      -- no zone is more than 14 hours from UTC: a constant window (with the 3 hours) that
+      -- DuckDB checks against the files' row-group statistics, skipping most of the
+      -- neighbouring days without reading them
+      and utc_events.created_at >= day::date - interval 17 hour
+      and utc_events.created_at < day::date + interval 41 hour
 ),
 
 zoned as (

@@ -27,6 +27,7 @@ from dagster import AssetExecutionContext, Failure
 from assets.metadata import partition_metadata
 from assets.resources import Warehouse
 from warehouse.audits import Audit, AuditFailed, audit_rows, require
+from warehouse.engine import close_compute_databases
 from warehouse.lakehouse import LakehouseError, StagedPartition
 from warehouse.tables import TableSpec
 from warehouse.views import ViewsNotBuilt, duckdb_path, publish_views
@@ -112,9 +113,10 @@ class Publisher:
 @contextmanager
 def publishing(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator[Publisher]:
     """A Publisher for the step; when the step ends, even failing, the views of what it
-    published are refreshed. An unchanged table keeps its views, unless none were ever
-    published; a step that published no day (it failed first) leaves them as they were.
-    A lakehouse that cannot be used fails the step with its one sentence."""
+    published are refreshed and the step's DuckDB memory is given back. An unchanged
+    table keeps its views, unless none were ever published; a step that published no day
+    (it failed first) leaves them as they were. A lakehouse that cannot be used fails the
+    step with its one sentence."""
     publisher = Publisher(context, warehouse)
     try:
         try:
@@ -132,6 +134,7 @@ def publishing(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator
         ]
         if refreshed:
             refresh_views(context, warehouse, refreshed)
+        close_compute_databases()
 
 
 def publish_days(

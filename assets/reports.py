@@ -32,6 +32,7 @@ from assets.metadata import OWNERS
 from assets.partitions import partition_days
 from assets.resources import Warehouse
 from assets.timezones import next_day_extracted
+from warehouse.engine import close_compute_databases
 from warehouse.reports import COMPARED, REPORT_DAYS, WINDOWED, ReportFolder, write_reports
 from warehouse.tables import EVENTS
 
@@ -142,7 +143,10 @@ def build_reports_asset(partitions: DailyPartitionsDefinition) -> AssetsDefiniti
         lakehouse, days = warehouse.lakehouse(), partition_days(context)
         extracted = set(context.instance.get_materialized_partitions(AssetKey(EVENTS.name)))
         waiting = [day for day in days if not next_day_extracted(lakehouse, extracted, day)]
-        written = write_reports(lakehouse, warehouse.local_path, days, waiting)
+        try:
+            written = write_reports(lakehouse, warehouse.local_path, days, waiting)
+        finally:
+            close_compute_databases()  # as every step does (assets/publishing.py)
         context.log.info(
             f"wrote {written.folder_count} report folders under {written.newest.path.parent}"
         )

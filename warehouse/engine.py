@@ -10,7 +10,6 @@ which the Iceberg tables store as uuid.
 
 from __future__ import annotations
 
-import functools
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -37,12 +36,25 @@ def compute_connection(setup: str = "", **config: Any) -> duckdb.DuckDBPyConnect
         "arrow_lossless_conversion": True,
         **config,
     }
-    return _database(setup, tuple(sorted(settings.items()))).cursor()
+    key = (setup, tuple(sorted(settings.items())))
+    database = _DATABASES.get(key)
+    if database is None:
+        database = _DATABASES[key] = duckdb.connect(config=settings)
+        if setup:
+            database.execute(setup)
+    return database.cursor()
 
 
-@functools.cache
-def _database(setup: str, settings: tuple[tuple[str, Any], ...]) -> duckdb.DuckDBPyConnection:
-    database = duckdb.connect(config=dict(settings))
-    if setup:
-        database.execute(setup)
-    return database
+def close_compute_databases() -> None:
+    """Closes the process's databases; the next connection opens them again.
+
+    DuckDB keeps the memory a database once used until the database closes (a step
+    computing a large day would leave ~500 MiB resident for every later step), so each
+    step closes them when it ends.
+    """
+    while _DATABASES:
+        _, database = _DATABASES.popitem()
+        database.close()
+
+
+_DATABASES: dict[tuple[str, tuple[tuple[str, Any], ...]], duckdb.DuckDBPyConnection] = {}

@@ -58,7 +58,6 @@ class Publisher:
         self._staged: defaultdict[TableSpec, list[tuple[StagedPartition, list[Audit]]]] = (
             defaultdict(list)
         )
-        self._staged_days: set[dt.date] = set()
 
     def publish(self, day: dt.date, tables: Sequence[TableRows]) -> None:
         """Stages the day of every table once all their blocking audits pass; commits the
@@ -78,8 +77,8 @@ class Publisher:
                 else self._lakehouse.stage_partition(spec, day, rows)
             )
             self._staged[spec].append((staged, audits))
-        self._staged_days.add(day)
-        if len(self._staged_days) >= DAYS_PER_COMMIT:
+        staged_days = {staged.day for days in self._staged.values() for staged, _ in days}
+        if len(staged_days) >= DAYS_PER_COMMIT:
             self.commit()
 
     def publish_computed(self, day: dt.date, computed: Mapping[TableSpec, pa.Table]) -> None:
@@ -91,7 +90,6 @@ class Publisher:
     def commit(self) -> None:
         """Commits the staged days, one snapshot per table."""
         staged_tables, self._staged = self._staged, defaultdict(list)
-        self._staged_days.clear()
         for spec, days in staged_tables.items():
             published = self.published[spec]
             published.changed |= self._lakehouse.commit_partitions(
@@ -113,10 +111,13 @@ class Publisher:
 @contextmanager
 def publishing(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator[Publisher]:
     """A Publisher for the step; when the step ends, even failing, the views of what it
-    published are refreshed and the step's DuckDB memory is given back. An unchanged
-    table keeps its views, unless none were ever published; a step that published no day
-    (it failed first) leaves them as they were. A lakehouse that cannot be used fails the
-    step with its one sentence."""
+    published are refreshed and the step's DuckDB memory is given back (it starts with
+    none held either). An unchanged table keeps its views, unless none were ever
+    published; a step that published no day (it failed first) leaves them as they were.
+    A lakehouse that cannot be used fails the step with its one sentence."""
+    # also what an earlier step opened after its own publishing (daily_tables' invalid
+    # share, metric_anomalies' alerts)
+    close_compute_databases()
     publisher = Publisher(context, warehouse)
     try:
         try:

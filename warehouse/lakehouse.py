@@ -304,7 +304,7 @@ class Lakehouse:
         them after all.
         """
         days = [part.day.isoformat() for part in staged]
-        scope = In(spec.date_column, days) if len(days) > 1 else EqualTo(spec.date_column, days[0])
+        scope = In(spec.date_column, days)  # EqualTo when there is one day
         properties = {"analytics.partitions": ",".join(days)}
         try:
             try:

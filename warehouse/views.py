@@ -163,8 +163,9 @@ def connect(
     UUIDs leave as text, which every Arrow reader takes, unless `uuids_as_arrow_uuid`
     (rows written back to an Iceberg table).
     """
-    # Created once per process (40 ms): the macros, over an empty view of every table in
-    # the database's main schema; the connection's own temporary views shadow them.
+    # Created once per database, so once per step (40 ms): the macros, over an empty view
+    # of every table in the database's main schema; the connection's own temporary views
+    # shadow them.
     empty_views = "".join(
         f"create view {spec.name} as {view_select(spec, [])};\n" for spec in LAKE_TABLES
     )

@@ -27,7 +27,7 @@ from dagster import AssetExecutionContext, Failure
 from assets.metadata import partition_metadata
 from assets.resources import Warehouse
 from warehouse.audits import Audit, AuditFailed, audit_rows, require
-from warehouse.engine import close_compute_databases
+from warehouse.engine import release_compute_memory
 from warehouse.lakehouse import LakehouseError, StagedPartition
 from warehouse.tables import TableSpec
 from warehouse.views import ViewsNotBuilt, duckdb_path, publish_views
@@ -111,13 +111,14 @@ class Publisher:
 @contextmanager
 def publishing(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator[Publisher]:
     """A Publisher for the step; when the step ends, even failing, the views of what it
-    published are refreshed and the step's DuckDB memory is given back (it starts with
-    none held either). An unchanged table keeps its views, unless none were ever
-    published; a step that published no day (it failed first) leaves them as they were.
-    A lakehouse that cannot be used fails the step with its one sentence."""
-    # also what an earlier step opened after its own publishing (daily_tables' invalid
+    published are refreshed and the DuckDB memory the step grew the process by is given
+    back (`release_compute_memory`, also when it starts). An unchanged table keeps its
+    views, unless none were ever published; a step that published no day (it failed
+    first) leaves them as they were. A lakehouse that cannot be used fails the step with
+    its one sentence."""
+    # also what an earlier step used after its own publishing (daily_tables' invalid
     # share, metric_anomalies' alerts)
-    close_compute_databases()
+    release_compute_memory()
     publisher = Publisher(context, warehouse)
     try:
         try:
@@ -135,7 +136,7 @@ def publishing(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator
         ]
         if refreshed:
             refresh_views(context, warehouse, refreshed)
-        close_compute_databases()
+        release_compute_memory()
 
 
 def publish_days(

@@ -32,7 +32,7 @@ from assets.metadata import OWNERS
 from assets.partitions import partition_days
 from assets.resources import Warehouse
 from assets.timezones import next_day_extracted
-from warehouse.engine import close_compute_databases
+from warehouse.engine import release_compute_memory
 from warehouse.reports import COMPARED, REPORT_DAYS, WINDOWED, ReportFolder, write_reports
 from warehouse.tables import EVENTS
 
@@ -146,7 +146,7 @@ def build_reports_asset(partitions: DailyPartitionsDefinition) -> AssetsDefiniti
         try:
             written = write_reports(lakehouse, warehouse.local_path, days, waiting)
         finally:
-            close_compute_databases()  # as every step does (assets/publishing.py)
+            release_compute_memory()  # as every step does (assets/publishing.py)
         context.log.info(
             f"wrote {written.folder_count} report folders under {written.newest.path.parent}"
         )

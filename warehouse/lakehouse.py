@@ -30,9 +30,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from cachetools import LRUCache
 from fsspec.implementations.arrow import ArrowFSWrapper
 from pyarrow import fs as pafs
-from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
 from pyiceberg.exceptions import (
     CommitFailedException,
     NamespaceAlreadyExistsError,
@@ -52,7 +53,7 @@ from pyiceberg.expressions import (
 from pyiceberg.io.pyarrow import PyArrowFileIO, parquet_file_to_data_file, schema_to_pyarrow
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
-from pyiceberg.table import Table
+from pyiceberg.table import FileScanTask, Table
 from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import (
     DateType,
@@ -65,7 +66,9 @@ from pyiceberg.types import (
     TimestampType,
     UUIDType,
 )
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from warehouse.settings import ObjectStorage, Settings, StorageSettings, is_s3
 from warehouse.tables import LAKE_TABLES, TableSpec
@@ -96,6 +99,8 @@ _TABLE_PROPERTIES = {
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "20",
 }
+# Planned scans kept per Lakehouse: a day's run plans some fifty, a range's reports more
+PLANS_KEPT = 128
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,12 @@ class Lakehouse:
         self.location = location
         self.catalog_uri = catalog_uri
         self.storage_properties = storage_properties or {}
+        # Tables by metadata file, and planned files by snapshot: both immutable,
+        # so neither can be stale (see `table` and `_planned`).
+        self._loaded: LRUCache[str, Table] = LRUCache(maxsize=len(LAKE_TABLES))
+        self._plans: LRUCache[tuple[str, int, str], list[FileScanTask]] = LRUCache(
+            maxsize=PLANS_KEPT
+        )
 
     @cached_property
     def catalog(self) -> SqlCatalog:
@@ -193,10 +204,15 @@ class Lakehouse:
         A table created before the contract added a column gains it by schema evolution
         (`add_column`, appended last): its files and snapshots stay as they are, and
         their rows read the new column as NULL.
+
+        Each call is one catalog query for the table's current metadata file; the file is
+        read and parsed only when it is new to this Lakehouse (a day's run asks for its
+        tables some fifty times, and the file grows with the snapshots it lists). Every
+        call returns a Table of its own: a commit through it does not move anyone else's.
         """
         identifier = (NAMESPACE, spec.name)
         try:
-            table = self._evolve(self.catalog.load_table(identifier), spec)
+            table = self._evolve(self._load(spec), spec)
         except NoSuchTableError:
             schema = iceberg_schema(spec)
             try:
@@ -211,6 +227,47 @@ class Lakehouse:
         self._check_location(table, spec)
         return table
 
+    def _load(self, spec: TableSpec) -> Table:
+        """`catalog.load_table`, with the metadata file parsed once per version."""
+        with Session(self.catalog.engine) as session:
+            location = session.scalar(
+                select(IcebergTables.metadata_location).where(
+                    IcebergTables.catalog_name == CATALOG_NAME,
+                    IcebergTables.table_namespace == NAMESPACE,
+                    IcebergTables.table_name == spec.name,
+                )
+            )
+        loaded = self._loaded.get(location) if location else None
+        if loaded is None:
+            loaded = self.catalog.load_table((NAMESPACE, spec.name))
+            self._loaded[loaded.metadata_location] = loaded
+        return Table(
+            loaded.name(),
+            metadata=loaded.metadata,
+            metadata_location=loaded.metadata_location,
+            io=loaded.io,
+            catalog=self.catalog,
+        )
+
+    def _planned(
+        self,
+        table: Table,
+        row_filter: BooleanExpression,
+        snapshot_id: int | None = None,
+    ) -> list[FileScanTask]:
+        """The files `table.scan(row_filter, snapshot_id)` plans, planned once per snapshot."""
+        snapshot = (
+            table.current_snapshot() if snapshot_id is None else table.snapshot_by_id(snapshot_id)
+        )
+        if snapshot is None:
+            return []
+        key = (str(table.metadata.table_uuid), snapshot.snapshot_id, repr(row_filter))
+        tasks = self._plans.get(key)
+        if tasks is None:
+            scan = table.scan(row_filter=row_filter, snapshot_id=snapshot.snapshot_id)
+            tasks = self._plans[key] = list(scan.plan_files())
+        return tasks
+
     def _evolve(self, table: Table, spec: TableSpec) -> Table:
         present = {field.name for field in table.schema().fields}
         missing = [column for column in spec.columns if column.name not in present]
@@ -222,7 +279,7 @@ class Lakehouse:
                     update.add_column(column.name, _ICEBERG_TYPES[column.duckdb_type])
         except (CommitFailedException, ValueError):
             pass  # another process added them first
-        return self.catalog.load_table((NAMESPACE, spec.name))
+        return self._load(spec)
 
     def _check_location(self, table: Table, spec: TableSpec) -> None:
         """Refuses a catalog whose table lives in another warehouse (a copy, a move)."""
@@ -308,9 +365,9 @@ class Lakehouse:
         properties = {"analytics.partitions": ",".join(days)}
         try:
             try:
-                return _commit_files(staged[-1].table, scope, staged, properties)
+                return self._commit_files(staged[-1].table, scope, staged, properties)
             except ValidationException:
-                return _commit_files(self.table(spec), scope, staged, properties)
+                return self._commit_files(self.table(spec), scope, staged, properties)
         except Exception:
             for part in staged:
                 self._discard_unless_published(spec, part)
@@ -337,7 +394,7 @@ class Lakehouse:
             for day in sorted(set(dates.to_pylist()))
         ]
         try:
-            return _commit_files(table, AlwaysTrue(), staged, {})
+            return self._commit_files(table, AlwaysTrue(), staged, {})
         except (CommitFailedException, ValidationException):
             for part in staged:
                 self.discard(part)
@@ -351,7 +408,7 @@ class Lakehouse:
 
     def published_rows(self, spec: TableSpec, day: dt.date) -> int | None:
         """Rows of partition `day` in the current snapshot; None when it was never written."""
-        tasks = list(self.table(spec).scan(row_filter=days_filter(spec, day, day)).plan_files())
+        tasks = self._planned(self.table(spec), days_filter(spec, day, day))
         return sum(task.file.record_count for task in tasks) if tasks else None
 
     def data_files(
@@ -362,16 +419,9 @@ class Lakehouse:
         snapshot_id: int | None = None,
     ) -> list[str]:
         """The data files of the current (or a past) snapshot, within [first, last] if given."""
-        table = self.table(spec)
-        if table.current_snapshot() is None:
-            return []
-        row_filter = days_filter(spec, first, last) if first and last else None
-        scan = (
-            table.scan(row_filter=row_filter, snapshot_id=snapshot_id)
-            if row_filter is not None
-            else table.scan(snapshot_id=snapshot_id)
-        )
-        return sorted(task.file.file_path for task in scan.plan_files())
+        row_filter = days_filter(spec, first, last) if first and last else AlwaysTrue()
+        tasks = self._planned(self.table(spec), row_filter, snapshot_id)
+        return sorted(task.file.file_path for task in tasks)
 
     def snapshot_as_of(self, spec: TableSpec, moment: dt.datetime) -> int | None:
         """The snapshot that was current at `moment`; None if the table was empty then."""
@@ -404,6 +454,39 @@ class Lakehouse:
             )
         return connection
 
+    def _commit_files(
+        self,
+        table: Table,
+        scope: BooleanExpression,
+        staged: Sequence[StagedPartition],
+        properties: dict[str, str],
+    ) -> bool:
+        """Replaces the table's files within `scope` by the staged files, in one snapshot.
+
+        `Table.overwrite` would commit a delete snapshot and an append snapshot together: the
+        table's history would then hold a version without those rows, which time travel
+        (`snapshot_as_of`, any engine's `AS OF`) could land on. One OVERWRITE snapshot drops
+        the scope's files and adds the new ones, so every version has the old rows or the new
+        ones. Identity partitioning makes the files the scope plans exactly its partitions'
+        files. Nothing to drop and nothing to add commits nothing (returns False): no empty
+        snapshots pile up. A retry after another writer's commit is validated against
+        `scope`: a change within it fails the commit with ValidationException.
+        """
+        replaced = [task.file for task in self._planned(table, scope)]
+        paths = [part.path for part in staged if part.path]
+        if not replaced and not paths:
+            return False
+        with table.transaction() as transaction:
+            metadata = transaction.table_metadata  # a deep copy each time it is read
+            snapshot = transaction.update_snapshot(snapshot_properties=properties)
+            with snapshot.overwrite() as overwrite:
+                overwrite.delete_by_predicate(scope)
+                for data_file in replaced:
+                    overwrite.delete_data_file(data_file)
+                for path in paths:
+                    overwrite.append_data_file(parquet_file_to_data_file(table.io, metadata, path))
+        return True
+
     def _s3_filesystem(self) -> pafs.FileSystem:
         table = self.table(LAKE_TABLES[0])
         scheme, netloc, _ = PyArrowFileIO.parse_location(table.location())
@@ -426,39 +509,6 @@ def open_lakehouse(
     `storage` is the S3 endpoint, region and keys of an s3:// warehouse (Settings).
     """
     return Lakehouse(location, catalog_uri, (storage or ObjectStorage()).properties())
-
-
-def _commit_files(
-    table: Table,
-    scope: BooleanExpression,
-    staged: Sequence[StagedPartition],
-    properties: dict[str, str],
-) -> bool:
-    """Replaces the table's files within `scope` by the staged files, in one snapshot.
-
-    `Table.overwrite` would commit a delete snapshot and an append snapshot together: the
-    table's history would then hold a version without those rows, which time travel
-    (`snapshot_as_of`, any engine's `AS OF`) could land on. One OVERWRITE snapshot drops
-    the scope's files and adds the new ones, so every version has the old rows or the new
-    ones. Identity partitioning makes the files the scope plans exactly its partitions'
-    files. Nothing to drop and nothing to add commits nothing (returns False): no empty
-    snapshots pile up. A retry after another writer's commit is validated against
-    `scope`: a change within it fails the commit with ValidationException.
-    """
-    replaced = [task.file for task in table.scan(row_filter=scope).plan_files()]
-    paths = [part.path for part in staged if part.path]
-    if not replaced and not paths:
-        return False
-    with table.transaction() as transaction:
-        metadata = transaction.table_metadata  # a deep copy each time it is read
-        snapshot = transaction.update_snapshot(snapshot_properties=properties)
-        with snapshot.overwrite() as overwrite:
-            overwrite.delete_by_predicate(scope)
-            for data_file in replaced:
-                overwrite.delete_data_file(data_file)
-            for path in paths:
-                overwrite.append_data_file(parquet_file_to_data_file(table.io, metadata, path))
-    return True
 
 
 def _delete_quietly(table: Table, path: str) -> None:

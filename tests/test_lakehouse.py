@@ -256,6 +256,21 @@ def test_a_day_staged_before_another_runs_commit_of_that_day_replaces_it(lakehou
     assert len(lakehouse.data_files(MODEL_PRICES)) == 1
 
 
+def test_a_table_read_again_after_another_process_committed_is_its_new_version(lakehouse):
+    lakehouse.replace_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "a"))
+    held = lakehouse.table(MODEL_PRICES)
+    assert lakehouse.data_files(MODEL_PRICES)  # planned and kept for that snapshot
+    another_process = Lakehouse(lakehouse.location, lakehouse.catalog_uri)
+
+    another_process.replace_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "b"))
+
+    assert models_by_day(lakehouse) == [(MARCH_1, "b")]
+    assert lakehouse.data_files(MODEL_PRICES) == another_process.data_files(MODEL_PRICES)
+    # a Table already handed out keeps the version it was read at
+    assert len(held.snapshots()) == 1
+    assert len(lakehouse.table(MODEL_PRICES).snapshots()) == 2
+
+
 def test_a_failed_commit_deletes_its_staged_file_and_the_day_stays_as_published(
     lakehouse, monkeypatch
 ):

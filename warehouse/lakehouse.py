@@ -99,8 +99,8 @@ _TABLE_PROPERTIES = {
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "20",
 }
-# Planned scans kept per Lakehouse: a day's run plans some fifty, a range's reports more
-PLANS_KEPT = 128
+# Planned scans kept per Lakehouse: a step re-plans the same snapshot and days a few times
+PLANS_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -316,6 +316,8 @@ class Lakehouse:
         """
         table = self.table(spec) if table is None else table
         target = schema_to_pyarrow(table.schema(), include_field_ids=True)
+        if isinstance(rows, pa.Table) and not rows.num_rows:
+            return StagedPartition(day, None, 0, target.empty_table(), table)
         batches = rows.to_reader() if isinstance(rows, pa.Table) else rows
         folder = f"{table.location()}/data/{spec.date_column}={day.isoformat()}"
         path = f"{folder}/{uuid.uuid4()}.parquet"

@@ -21,7 +21,7 @@ from dagster import (
 )
 
 from assets.checks import check_results, invalid_share_result
-from assets.metadata import OWNERS, definition_metadata, materialization_metadata
+from assets.metadata import OWNERS, definition_metadata
 from assets.partitions import partition_days
 from assets.publishing import publishing
 from assets.resources import Warehouse
@@ -93,7 +93,6 @@ def build_daily_tables_asset(
                 results.append(invalid_share_result(warehouse.max_invalid_share, largest, over))
             yield MaterializeResult(
                 asset_key=spec.name,
-                metadata=materialization_metadata(published.rows_per_day),
                 check_results=selected_checks(context, results),
             )
 

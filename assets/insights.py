@@ -16,7 +16,7 @@ from dagster import (
     asset,
 )
 
-from assets.metadata import OWNERS, definition_metadata, materialization_metadata
+from assets.metadata import OWNERS, definition_metadata
 from assets.partitions import partition_days
 from assets.publishing import publish_days
 from assets.resources import Warehouse
@@ -65,8 +65,8 @@ def build_insight_asset(
     def insight(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         computed = compute_insight_partitions(warehouse.lakehouse(), spec, partition_days(context))
         days = ((as_of_date, rows, []) for as_of_date, rows in computed)
-        published = publish_days(context, warehouse, spec, days)
-        return MaterializeResult(metadata=materialization_metadata(published.rows_per_day))
+        publish_days(context, warehouse, spec, days)
+        return MaterializeResult()
 
     return insight
 

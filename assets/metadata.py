@@ -54,8 +54,3 @@ def partition_metadata(staged: StagedPartition) -> dict[str, Any]:
     if staged.num_rows:
         metadata["preview"] = MetadataValue.md(preview_markdown(staged.head))
     return metadata
-
-
-def materialization_metadata(rows_per_day: dict[str, int]) -> dict[str, Any]:
-    """What every partition of a run shows: the rows of each day the run published."""
-    return {"rows_per_day": MetadataValue.json(rows_per_day)}

@@ -27,7 +27,7 @@ from dagster import (
 )
 
 from assets.checks import check_results, check_specs
-from assets.metadata import OWNERS, definition_metadata, materialization_metadata
+from assets.metadata import OWNERS, definition_metadata
 from assets.partitions import partition_days
 from assets.publishing import DayRows, publish_days
 from assets.resources import Warehouse
@@ -116,8 +116,6 @@ def build_monitor_asset(partitions: DailyPartitionsDefinition) -> AssetsDefiniti
         published = publish_days(context, warehouse, METRIC_ANOMALIES, scored)
         results = check_results(METRIC_ANOMALIES, published.audits)
         results.append(_alerts_result(context, warehouse))
-        return MaterializeResult(
-            metadata=materialization_metadata(published.rows_per_day), check_results=results
-        )
+        return MaterializeResult(check_results=results)
 
     return metric_anomalies

@@ -15,7 +15,7 @@ from dagster import (
 )
 
 from assets.checks import check_results, check_specs
-from assets.metadata import OWNERS, definition_metadata, materialization_metadata
+from assets.metadata import OWNERS, definition_metadata
 from assets.partitions import partition_days
 from assets.publishing import DayRows, publish_days
 from assets.resources import SourceDatabase, Warehouse
@@ -88,9 +88,6 @@ def build_events_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinitio
             published = publish_days(context, warehouse, EVENTS, days)
         except SourceError as error:
             raise Failure(description=str(error), allow_retries=False) from None
-        return MaterializeResult(
-            metadata=materialization_metadata(published.rows_per_day),
-            check_results=check_results(EVENTS, published.audits),
-        )
+        return MaterializeResult(check_results=check_results(EVENTS, published.audits))
 
     return events

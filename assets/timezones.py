@@ -34,7 +34,7 @@ from dagster import (
 )
 
 from assets.checks import check_results, check_specs
-from assets.metadata import OWNERS, definition_metadata, materialization_metadata
+from assets.metadata import OWNERS, definition_metadata
 from assets.partitions import partition_days
 from assets.publishing import DayRows, publish_days, publishing
 from assets.resources import SourceDatabase, Warehouse
@@ -96,10 +96,7 @@ def build_organization_timezones_asset(partitions: DailyPartitionsDefinition) ->
                 yield day, rows, audit_rows(spec, day, rows)
 
         published = publish_days(context, warehouse, spec, days())
-        return MaterializeResult(
-            metadata=materialization_metadata(published.rows_per_day),
-            check_results=check_results(spec, published.audits),
-        )
+        return MaterializeResult(check_results=check_results(spec, published.audits))
 
     return organization_timezones
 
@@ -166,8 +163,7 @@ def build_local_tables_asset(
                 publisher.publish_computed(day, computed)
         for spec in specs:
             published = publisher.published[spec]
-            metadata = materialization_metadata(published.rows_per_day)
-            metadata["skipped_days"] = skipped_days = MetadataValue.json(skipped)
+            skipped_days = MetadataValue.json(skipped)
             results = check_results(spec, published.audits)
             checked = {result.check_name for result in results}
             # a run whose every day waits for its next UTC day audits nothing: say so
@@ -183,7 +179,7 @@ def build_local_tables_asset(
             ]
             yield MaterializeResult(
                 asset_key=spec.name,
-                metadata=metadata,
+                metadata={"skipped_days": skipped_days},
                 check_results=selected_checks(context, results),
             )
 

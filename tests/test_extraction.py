@@ -189,16 +189,27 @@ def test_empty_days_and_days_before_the_first_event_give_empty_tables(source, ru
     result = run_pipeline("2025-03-01", "2025-03-03")
 
     assert result.success
-    # Every table published the empty days too: Dagster records them as done, with 0 rows.
-    rows_per_day = {
-        event.asset_key.to_user_string(): event.materialization.metadata["rows_per_day"].value
+    # Every table published the empty days too: Dagster records each as done, with its own
+    # row count (each partition's materialization carries its day's count, not the range's)
+    events = [
+        event
         for event in result.get_asset_materialization_events()
         if event.asset_key.to_user_string() in ("events", *DAILY_TABLES)
+    ]
+    row_counts = {
+        (event.asset_key.to_user_string(), event.partition): (
+            event.materialization.metadata["dagster/row_count"].value
+        )
+        for event in events
     }
-    assert rows_per_day["events"] == {"2025-03-01": 0, "2025-03-02": 0, "2025-03-03": 1}
+    assert [row_counts["events", day] for day in ("2025-03-01", "2025-03-02", "2025-03-03")] == [
+        0,
+        0,
+        1,
+    ]
     for table in DAILY_TABLES:
-        assert rows_per_day[table]["2025-03-01"] == 0
-        assert rows_per_day[table]["2025-03-02"] == 0
+        assert [row_counts[table, day] for day in ("2025-03-01", "2025-03-02")] == [0, 0]
+    assert not any("rows_per_day" in event.materialization.metadata for event in events)
     assert query("select event_date, count(*) from events group by 1") == [(dt.date(2025, 3, 3), 1)]
     assert query("select date, event_count from daily_metrics") == [(dt.date(2025, 3, 3), 1)]
     assert query("select count(*) from data_quality") == [(0,)]

@@ -107,3 +107,14 @@ def test_every_part_of_the_backfill_prints_its_targets_and_verdicts(monkeypatch)
         "insights, one new as-of date, 10 days held": "met",
     }
     assert backfill.day(1) == dt.date(2025, 1, 1) and backfill.day(366) == dt.date(2026, 1, 1)
+
+
+def test_a_range_with_room_also_times_days_whose_windows_are_whole(monkeypatch):
+    monkeypatch.setattr(backfill.Backfill, "warehouse", lambda self, name: FakeCli())
+    args = backfill.parse_args(["--days", "100", "--short-days", "10", "--parts", "snapshots"])
+    rows = backfill.measure(backfill.Backfill("dsn", "s.t", Path("."), args), args.parts)
+    assert [row.figure for row in rows] == [
+        "per day: first 10 days re-run, after the 100",
+        "per day: days 61-70 re-run (whole windows)",
+        "per day: last 10 days re-run",
+    ]

@@ -76,19 +76,20 @@ def target_table(rows: Sequence[Row]) -> str:
     )
 
 
-def machine(dsn: str) -> str:
-    """Cores, memory, PostgreSQL version and load: other work on the cores skews every timing."""
-    with psycopg.connect(dsn) as connection:
-        (version,) = connection.execute("show server_version").fetchone() or ("?",)
+def machine(dsn: str | None) -> str:
+    """Cores, memory, PostgreSQL version (with a `dsn`) and load: other work on the cores
+    skews every timing."""
+    postgres = ""
+    if dsn is not None:
+        with psycopg.connect(dsn) as connection:
+            (version,) = connection.execute("show server_version").fetchone() or ("?",)
+        postgres = f", PostgreSQL {version}"
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GIB
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (
-        f"{os.cpu_count()} cores, {memory:.0f} GiB RAM, PostgreSQL {version};"
-        f" load average at the end {load}"
-    )
+    return f"{os.cpu_count()} cores, {memory:.0f} GiB RAM{postgres}; load average at the end {load}"
 
 
-def heading(title: str, dsn: str) -> str:
+def heading(title: str, dsn: str | None) -> str:
     """The report's heading: the time, what was measured, and the machine line."""
     return f"## {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: {title}\n\n{machine(dsn)}\n"
 

@@ -256,6 +256,27 @@ def test_a_day_staged_before_another_runs_commit_of_that_day_replaces_it(lakehou
     assert len(lakehouse.data_files(MODEL_PRICES)) == 1
 
 
+def test_a_day_replaced_again_and_again_leaves_no_manifest_of_only_deleted_files(lakehouse):
+    for model in "abcde":
+        lakehouse.replace_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, model))
+    lakehouse.replace_partition(MODEL_PRICES, MARCH_2, prices(MARCH_2, "f"))
+
+    table = lakehouse.table(MODEL_PRICES)
+    latest, before = table.snapshots()[-1], table.snapshots()[-2]
+    manifests = latest.manifests(table.io)
+    # the live file of each day; the deletions of the earlier replacements are not carried
+    assert sorted(manifest.added_files_count for manifest in manifests) == [1, 1]
+    assert sorted(
+        (m.added_files_count, m.deleted_files_count) for m in before.manifests(table.io)
+    ) == [
+        (0, 1),  # the snapshot that replaced the day keeps the file it deleted
+        (1, 0),
+    ]
+    assert models_by_day(lakehouse) == [(MARCH_1, "e"), (MARCH_2, "f")]
+    first = table.scan(snapshot_id=table.snapshots()[0].snapshot_id).to_arrow()
+    assert first["model"].to_pylist() == ["a"]  # time travel still reads every version
+
+
 def test_a_table_read_again_after_another_process_committed_is_its_new_version(lakehouse):
     lakehouse.replace_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "a"))
     held = lakehouse.table(MODEL_PRICES)

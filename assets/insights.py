@@ -20,19 +20,7 @@ from assets.metadata import OWNERS, definition_metadata
 from assets.partitions import partition_days
 from assets.publishing import publish_days
 from assets.resources import Warehouse
-from warehouse.insights import compute_insight_partitions
-from warehouse.tables import (
-    AGENT_METRICS,
-    DAILY_ACTIVE_USERS,
-    DAILY_MEASUREMENTS,
-    DAILY_METRICS,
-    PERIOD_COMPARISON,
-    TOP_AGENTS,
-    TableSpec,
-)
-
-LONGEST_COMPARISON_DAYS = 2 * 30
-TOP_AGENTS_DAYS = 30
+from warehouse.insights import INSIGHTS, Insight, compute_insight_partitions
 
 
 def trailing_days(days: int) -> TimeWindowPartitionMapping:
@@ -42,12 +30,10 @@ def trailing_days(days: int) -> TimeWindowPartitionMapping:
 
 
 def build_insight_asset(
-    spec: TableSpec,
-    upstream: tuple[TableSpec, ...],
-    window_days: int,
-    partitions: DailyPartitionsDefinition,
+    insight: Insight, partitions: DailyPartitionsDefinition
 ) -> AssetsDefinition:
     """One asset per insight table; they differ in their SQL, inputs and window."""
+    spec = insight.spec
 
     @asset(
         name=spec.name,
@@ -56,30 +42,23 @@ def build_insight_asset(
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         deps=[
-            AssetDep(table.name, partition_mapping=trailing_days(window_days)) for table in upstream
+            AssetDep(table.name, partition_mapping=trailing_days(insight.window_days))
+            for table in insight.reads
         ],
         kinds={"duckdb", "iceberg"},
         owners=OWNERS,
         metadata=definition_metadata(spec),
     )
-    def insight(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        computed = compute_insight_partitions(warehouse.lakehouse(), spec, partition_days(context))
+    def compute(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+        computed = compute_insight_partitions(
+            warehouse.lakehouse(), insight, partition_days(context)
+        )
         days = ((as_of_date, rows, []) for as_of_date, rows in computed)
         publish_days(context, warehouse, spec, days)
         return MaterializeResult()
 
-    return insight
+    return compute
 
 
 def build_insight_assets(partitions: DailyPartitionsDefinition) -> list[AssetsDefinition]:
-    return [
-        build_insight_asset(
-            PERIOD_COMPARISON,
-            (DAILY_METRICS, DAILY_ACTIVE_USERS, AGENT_METRICS, DAILY_MEASUREMENTS),
-            LONGEST_COMPARISON_DAYS,
-            partitions,
-        ),
-        build_insight_asset(
-            TOP_AGENTS, (AGENT_METRICS, DAILY_MEASUREMENTS), TOP_AGENTS_DAYS, partitions
-        ),
-    ]
+    return [build_insight_asset(insight, partitions) for insight in INSIGHTS]

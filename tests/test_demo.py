@@ -10,10 +10,10 @@ import psycopg
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from assets.insights import LONGEST_COMPARISON_DAYS
 from pipelines.cli import main
 from pipelines.demo import DEFAULT_DAYS, empty_runs, seed_empty_days
 from warehouse.demo_events import seed_demo_events
+from warehouse.insights import LOOKBACK_DAYS
 
 YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 D = dt.date.fromisoformat
@@ -112,7 +112,7 @@ def test_the_demo_help_shows_every_default(capsys):
 
 
 def test_the_default_demo_covers_every_window_the_reports_compare():
-    assert DEFAULT_DAYS >= LONGEST_COMPARISON_DAYS == 60
+    assert DEFAULT_DAYS >= LOOKBACK_DAYS + 1 == 60
 
 
 D = dt.date.fromisoformat

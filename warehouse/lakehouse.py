@@ -94,6 +94,8 @@ _ICEBERG_TYPES: dict[str, IcebergType] = {
     "INTEGER": IntegerType(),
     "DOUBLE": DoubleType(),
 }
+# How a view reads a column the Parquet files store as another type (JSON as its text)
+_STORED_TYPES = {"JSON": "VARCHAR"}
 _TABLE_PROPERTIES = {
     # Parallel runs commit different days of one table; each retry re-reads the table.
     "commit.retry.num-retries": "30",
@@ -118,6 +120,17 @@ class StagedPartition:
     head: pa.Table  # the first HEAD_ROWS rows, for a preview
     # the table as the staging loaded it: the commit starts from it, saving a catalog load
     table: Table = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class TableFiles:
+    """A version of a table as a view reads it: its data files, its columns' field ids."""
+
+    files: list[str]
+    field_ids: dict[str, int]
+
+
+NO_FILES = TableFiles([], {})
 
 
 class _Transaction(Transaction):
@@ -471,10 +484,27 @@ class Lakehouse:
         tasks = self._planned(self.table(spec), row_filter, snapshot_id)
         return sorted(task.file.file_path for task in tasks)
 
-    def snapshot_as_of(self, spec: TableSpec, moment: dt.datetime) -> int | None:
-        """The snapshot that was current at `moment`; None if the table was empty then."""
-        snapshot = self.table(spec).snapshot_as_of_timestamp(int(moment.timestamp() * 1000))
-        return snapshot.snapshot_id if snapshot else None
+    def listing(
+        self,
+        spec: TableSpec,
+        first: dt.date | None = None,
+        last: dt.date | None = None,
+        as_of: dt.datetime | None = None,
+    ) -> TableFiles:
+        """What a view of the table reads: the current snapshot's files (or those of the
+        snapshot current at `as_of`, none if the table was empty then), within [first,
+        last] if given, from one load of the table."""
+        table = self.table(spec)
+        snapshot_id = None
+        if as_of is not None:
+            snapshot = table.snapshot_as_of_timestamp(int(as_of.timestamp() * 1000))
+            if snapshot is None:
+                return NO_FILES
+            snapshot_id = snapshot.snapshot_id
+        row_filter = days_filter(spec, first, last) if first and last else AlwaysTrue()
+        tasks = self._planned(table, row_filter, snapshot_id)
+        field_ids = {field.name: field.field_id for field in table.schema().fields}
+        return TableFiles(sorted(task.file.file_path for task in tasks), field_ids)
 
     def register(
         self,
@@ -494,11 +524,9 @@ class Lakehouse:
         if is_s3(self.location) and _S3Files.protocol not in connection.list_filesystems():
             connection.register_filesystem(_S3Files(self._s3_filesystem()))
         for spec in tables:
-            snapshot_id = self.snapshot_as_of(spec, as_of) if as_of else None
-            listed = as_of is None or snapshot_id is not None
-            files = self.data_files(spec, first, last, snapshot_id) if listed else []
+            listed = self.listing(spec, first, last, as_of)
             connection.execute(
-                f"create or replace temp view {spec.name} as {view_select(spec, files)}"
+                f"create or replace temp view {spec.name} as {view_select(spec, listed)}"
             )
         return connection
 
@@ -579,20 +607,28 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def view_select(spec: TableSpec, files: list[str], guard: str | None = None) -> str:
+def view_select(spec: TableSpec, listed: TableFiles, guard: str | None = None) -> str:
     """The select of a table's view: its data files read by DuckDB, typed as the contract says.
 
-    JSON gets its JSON type back from its text; a table with no file yet is an empty,
-    typed relation. Files written before a column was added (schema evolution) read it as
-    NULL: the files are read by name after that empty relation. `guard` is a condition
-    every read must pass.
+    Columns are read by their Iceberg field ids (read_parquet's `schema`), as Iceberg
+    readers do: a file written before a column was added (schema evolution) reads it as
+    NULL, and binding the view opens no file, where reading by name had to read every
+    listed file's footer, so a view's cost grew with the table's history. JSON gets its
+    JSON type back from its text; a table with no file is an empty, typed relation.
+    `guard` is a condition every read must pass.
     """
-    typed_nulls = ", ".join(
-        f"null::{column.duckdb_type} as {column.name}" for column in spec.columns
-    )
-    if not files:
+    if not listed.files:
+        typed_nulls = ", ".join(
+            f"null::{column.duckdb_type} as {column.name}" for column in spec.columns
+        )
         return f"select {typed_nulls} where false"
-    listed = ", ".join(_sql_string(path.removeprefix("file://")) for path in files)
+    paths = ", ".join(_sql_string(path.removeprefix("file://")) for path in listed.files)
+    fields = ", ".join(
+        f"{listed.field_ids[column.name]}: {{name: {_sql_string(column.name)}, "
+        f"type: '{_STORED_TYPES.get(column.duckdb_type, column.duckdb_type)}', "
+        "default_value: NULL}"
+        for column in spec.columns
+    )
     # qualified: a macro argument of the same name (agent_analytics' agent_id) would
     # otherwise replace a bare column name when the view is expanded inside the macro
     columns = ", ".join(
@@ -601,7 +637,6 @@ def view_select(spec: TableSpec, files: list[str], guard: str | None = None) -> 
         else f"stored.{column.name}"
         for column in spec.columns
     )
+    files_read = f"read_parquet([{paths}], schema = map {{{fields}}})"
     where = f" where {guard}" if guard else ""
-    files_read = f"select * from read_parquet([{listed}], union_by_name = true)"
-    stored = f"(select {typed_nulls} where false union all by name {files_read})"
-    return f"select {columns} from {stored} as stored{where}"
+    return f"select {columns} from {files_read} as stored{where}"

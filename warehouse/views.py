@@ -32,7 +32,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.engine import compute_connection
-from warehouse.lakehouse import Lakehouse, LakehouseError, view_select
+from warehouse.lakehouse import NO_FILES, Lakehouse, LakehouseError, TableFiles, view_select
 from warehouse.settings import is_s3
 from warehouse.sql_files import load_sql
 from warehouse.tables import LAKE_TABLES, TableSpec
@@ -55,8 +55,8 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _view_ddl(spec: TableSpec, files: list[str]) -> str:
-    select = view_select(spec, files, guard="warehouse_is_here()")
+def _view_ddl(spec: TableSpec, listed: TableFiles) -> str:
+    select = view_select(spec, listed, guard="warehouse_is_here()")
     return f"create or replace view {spec.name} as {select};"
 
 
@@ -118,7 +118,7 @@ def publish_views(
         if rebuild:
             connection.execute(guard)  # the views call it
         for spec in tables:
-            connection.execute(_view_ddl(spec, lakehouse.data_files(spec)))
+            connection.execute(_view_ddl(spec, lakehouse.listing(spec)))
         if rebuild:
             connection.execute(macros)
         connection.execute("use memory")
@@ -167,7 +167,7 @@ def connect(
     # of every table in the database's main schema; the connection's own temporary views
     # shadow them.
     empty_views = "".join(
-        f"create view {spec.name} as {view_select(spec, [])};\n" for spec in LAKE_TABLES
+        f"create view {spec.name} as {view_select(spec, NO_FILES)};\n" for spec in LAKE_TABLES
     )
     connection = compute_connection(
         empty_views + catalog_macros(), arrow_lossless_conversion=uuids_as_arrow_uuid

@@ -277,6 +277,23 @@ def test_a_day_replaced_again_and_again_leaves_no_manifest_of_only_deleted_files
     assert first["model"].to_pylist() == ["a"]  # time travel still reads every version
 
 
+def test_every_version_of_a_table_lists_the_files_its_scan_reads(lakehouse):
+    def scanned(table, snapshot):
+        return sorted(task.file.file_path for task in table.scan(snapshot_id=snapshot).plan_files())
+
+    listed = []
+    for day, model in [(MARCH_1, "a"), (MARCH_2, "b"), (MARCH_1, "c"), (MARCH_2, "d")]:
+        lakehouse.replace_partition(MODEL_PRICES, day, prices(day, model))
+        listed.append(len(lakehouse.data_files(MODEL_PRICES)))  # each version in turn
+    assert listed == [1, 2, 2, 2]  # a file per day
+
+    table = lakehouse.table(MODEL_PRICES)
+    for snapshot in table.snapshots():
+        files = lakehouse.data_files(MODEL_PRICES, snapshot_id=snapshot.snapshot_id)
+        assert files == scanned(table, snapshot.snapshot_id)
+    assert lakehouse.data_files(MODEL_PRICES) == scanned(table, None) != []
+
+
 def test_a_table_read_again_after_another_process_committed_is_its_new_version(lakehouse):
     lakehouse.replace_partition(MODEL_PRICES, MARCH_1, prices(MARCH_1, "a"))
     held = lakehouse.table(MODEL_PRICES)

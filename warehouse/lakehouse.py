@@ -51,7 +51,7 @@ from pyiceberg.expressions import (
     LessThanOrEqual,
 )
 from pyiceberg.io.pyarrow import PyArrowFileIO, parquet_file_to_data_file, schema_to_pyarrow
-from pyiceberg.manifest import ManifestFile
+from pyiceberg.manifest import ManifestContent, ManifestFile
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import FileScanTask, Table, Transaction
@@ -108,6 +108,8 @@ _TABLE_PROPERTIES = {
 }
 # Planned scans kept per Lakehouse: a step re-plans the same snapshot and days a few times
 PLANS_KEPT = 64
+# Manifests whose files a Lakehouse keeps listed: every manifest of a year's tables
+MANIFESTS_KEPT = 8192
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,7 @@ class Lakehouse:
         self._plans: LRUCache[tuple[str, int, str], list[FileScanTask]] = LRUCache(
             maxsize=PLANS_KEPT
         )
+        self._manifest_files: LRUCache[str, tuple[str, ...]] = LRUCache(maxsize=MANIFESTS_KEPT)
 
     @cached_property
     def catalog(self) -> SqlCatalog:
@@ -480,9 +483,7 @@ class Lakehouse:
         snapshot_id: int | None = None,
     ) -> list[str]:
         """The data files of the current (or a past) snapshot, within [first, last] if given."""
-        row_filter = days_filter(spec, first, last) if first and last else AlwaysTrue()
-        tasks = self._planned(self.table(spec), row_filter, snapshot_id)
-        return sorted(task.file.file_path for task in tasks)
+        return self._files(self.table(spec), spec, first, last, snapshot_id)
 
     def listing(
         self,
@@ -501,10 +502,44 @@ class Lakehouse:
             if snapshot is None:
                 return NO_FILES
             snapshot_id = snapshot.snapshot_id
-        row_filter = days_filter(spec, first, last) if first and last else AlwaysTrue()
-        tasks = self._planned(table, row_filter, snapshot_id)
         field_ids = {field.name: field.field_id for field in table.schema().fields}
-        return TableFiles(sorted(task.file.file_path for task in tasks), field_ids)
+        return TableFiles(self._files(table, spec, first, last, snapshot_id), field_ids)
+
+    def _files(
+        self,
+        table: Table,
+        spec: TableSpec,
+        first: dt.date | None,
+        last: dt.date | None,
+        snapshot_id: int | None,
+    ) -> list[str]:
+        """The snapshot's data files, within [first, last] if given.
+
+        A whole table is listed from its manifests' entries, each manifest read once per
+        Lakehouse (a manifest never changes), not by planning a scan: a table published
+        again after a commit costs the manifests that commit wrote, where planning read
+        every manifest of the table's history again (the views are listed after every
+        step).
+        """
+        if first and last:
+            tasks = self._planned(table, days_filter(spec, first, last), snapshot_id)
+            return sorted(task.file.file_path for task in tasks)
+        snapshot = (
+            table.current_snapshot() if snapshot_id is None else table.snapshot_by_id(snapshot_id)
+        )
+        if snapshot is None:
+            return []
+        files: list[str] = []
+        for manifest in snapshot.manifests(table.io):
+            if manifest.content != ManifestContent.DATA:
+                continue
+            listed = self._manifest_files.get(manifest.manifest_path)
+            if listed is None:
+                entries = manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+                listed = tuple(entry.data_file.file_path for entry in entries)
+                self._manifest_files[manifest.manifest_path] = listed
+            files.extend(listed)
+        return sorted(files)
 
     def register(
         self,

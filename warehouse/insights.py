@@ -51,8 +51,8 @@ INSIGHTS = (
 )
 # The longest lookback of an insight: the days before an as-of date it reads.
 LOOKBACK_DAYS = max(insight.window_days for insight in INSIGHTS) - 1
-# As-of dates per query: a chunk re-reads its 59-day lookback, so a week costs ~1.1x the
-# days a single pass would read, and holds a week of comparisons in memory.
+# As-of dates per query: a chunk re-reads its insight's lookback (59 days at most), so a
+# week costs ~1.1x the days a single pass would read, and holds a week of rows in memory.
 AS_OF_DATES_PER_QUERY = 7
 
 

@@ -10,7 +10,7 @@ retries a commit that lost a race with another writer (the table properties belo
 it room for several parallel runs), so runs writing different days of one table all
 land.
 
-Readers go through the table format too: `dataset()` lists the data files of the
+Readers go through the table format too: `listing()` gives the data files of the
 current (or a past) snapshot, never a folder, so files an overwrite removed are never
 read.
 """
@@ -140,7 +140,7 @@ class _Transaction(Transaction):
 
     pyiceberg 0.12 rebuilds and deep-copies the whole table metadata, every snapshot it
     lists, on each read of `table_metadata`, and a commit reads it dozens of times: a
-    one-day commit took 21 ms with 10 snapshots and 791 ms with 400 (issue 13). The
+    one-day commit took 26 ms with 10 snapshots and 625 ms with 400 (issue 13). The
     metadata only changes when an update is staged (`_updates` is a tuple, rebound on each
     change) or the table is refreshed for a retry, so it is kept until either object
     changes: the cache of apache/iceberg-python pull request 3784.
@@ -412,9 +412,9 @@ class Lakehouse:
         and one snapshot.
 
         A run commits its days a few at a time (`assets/publishing.py`): every commit
-        writes a metadata file listing all the table's snapshots, which pyiceberg copies
-        some twenty times per commit, so a commit's cost grows with the snapshots piling
-        up (a one-day commit: 38 ms with 10 snapshots, 357 ms with 365).
+        writes a metadata file listing all the table's snapshots, so a commit's cost grows
+        with the snapshots piling up (a one-day commit: 14 ms with 10 snapshots, 62 ms
+        with 400, `bench/commits.py`).
 
         The commit starts from the table as the last staging loaded it (no second catalog
         load): when another run committed other days since, pyiceberg retries on the new
@@ -589,7 +589,7 @@ class Lakehouse:
             return False
         with _Transaction(table) as transaction:
             metadata = transaction.table_metadata
-            first = transaction.table_metadata.current_snapshot() is None
+            first = metadata.current_snapshot() is None
             with _Overwrite(
                 Operation.APPEND if first else Operation.OVERWRITE,
                 transaction,
@@ -638,7 +638,8 @@ class _S3Files(ArrowFSWrapper):  # type: ignore[misc]
     protocol = "s3"
 
 
-def _sql_string(text: str) -> str:
+def sql_string(text: str) -> str:
+    """`text` as a SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -657,9 +658,9 @@ def view_select(spec: TableSpec, listed: TableFiles, guard: str | None = None) -
             f"null::{column.duckdb_type} as {column.name}" for column in spec.columns
         )
         return f"select {typed_nulls} where false"
-    paths = ", ".join(_sql_string(path.removeprefix("file://")) for path in listed.files)
+    paths = ", ".join(sql_string(path.removeprefix("file://")) for path in listed.files)
     fields = ", ".join(
-        f"{listed.field_ids[column.name]}: {{name: {_sql_string(column.name)}, "
+        f"{listed.field_ids[column.name]}: {{name: {sql_string(column.name)}, "
         f"type: '{_STORED_TYPES.get(column.duckdb_type, column.duckdb_type)}', "
         "default_value: NULL}"
         for column in spec.columns

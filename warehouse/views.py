@@ -32,7 +32,14 @@ from pathlib import Path
 import duckdb
 
 from warehouse.engine import compute_connection
-from warehouse.lakehouse import NO_FILES, Lakehouse, LakehouseError, TableFiles, view_select
+from warehouse.lakehouse import (
+    NO_FILES,
+    Lakehouse,
+    LakehouseError,
+    TableFiles,
+    sql_string,
+    view_select,
+)
 from warehouse.settings import is_s3
 from warehouse.sql_files import load_sql
 from warehouse.tables import LAKE_TABLES, TableSpec
@@ -51,10 +58,6 @@ def duckdb_path(local_dir: Path) -> Path:
     return local_dir / DUCKDB_FILE_NAME
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _view_ddl(spec: TableSpec, listed: TableFiles) -> str:
     select = view_select(spec, listed, guard="warehouse_is_here()")
     return f"create or replace view {spec.name} as {select};"
@@ -69,8 +72,8 @@ def _guard_ddl(database: Path) -> str:
     return (
         "create or replace macro warehouse_is_here() as ("
         "select case when count(*) > 0 then true"
-        f" else error({_sql_string(message)}) end"
-        f" from duckdb_databases() where path = {_sql_string(str(database))});"
+        f" else error({sql_string(message)}) end"
+        f" from duckdb_databases() where path = {sql_string(str(database))});"
     )
 
 
@@ -112,7 +115,7 @@ def publish_views(
             master.unlink(missing_ok=True)
             tables = LAKE_TABLES
         connection.execute(
-            f"attach {_sql_string(str(master))} as views (storage_version '{STORAGE_VERSION}')"
+            f"attach {sql_string(str(master))} as views (storage_version '{STORAGE_VERSION}')"
         )
         connection.execute("use views")
         if rebuild:

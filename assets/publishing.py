@@ -80,6 +80,9 @@ class Publisher:
         staged_days = {staged.day for days in self._staged.values() for staged, _ in days}
         if len(staged_days) >= DAYS_PER_COMMIT:
             self.commit()
+        # the day's databases are closed (its rows are computed): a range's days would
+        # otherwise each add to what DuckDB keeps, and its peak would grow with its length
+        release_compute_memory()
 
     def publish_computed(self, day: dt.date, computed: Mapping[TableSpec, pa.Table]) -> None:
         """Publishes the day of tables computed from the lake, audited by their rows."""
@@ -112,7 +115,7 @@ class Publisher:
 def publishing(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator[Publisher]:
     """A Publisher for the step; when the step ends, even failing, the views of what it
     published are refreshed and the DuckDB memory the step grew the process by is given
-    back (`release_compute_memory`, also when it starts). An unchanged table keeps its
+    back (`release_compute_memory`, also when it starts and after each day). An unchanged table keeps its
     views, unless none were ever published; a step that published no day (it failed
     first) leaves them as they were. A lakehouse that cannot be used fails the step with
     its one sentence."""

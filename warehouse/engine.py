@@ -57,10 +57,11 @@ def release_compute_memory() -> None:
     the first of them opened; the next connection opens them again.
 
     DuckDB keeps the memory a database once used until the database closes (a step
-    computing a large day would leave ~500 MiB resident for every later step), so every
-    step calls this when it starts and when it ends: after a large day the databases
-    close, and small days (an empty day's run, most steps of a day) keep them and their
-    macros instead of paying ~90 ms a step to create them again.
+    computing a large day would leave ~500 MiB resident for every later step, and a
+    range's days would pile up in one step), so every step calls this when it starts,
+    after each day it publishes and when it ends: after a large day the databases close,
+    and small days (an empty day's run, most steps of a day) keep them and their macros
+    instead of paying ~90 ms to create them again.
     """
     if _DATABASES and _resident_bytes() - _RESIDENT_BEFORE[0] > RETAINED_MEMORY_LIMIT:
         close_compute_databases()

@@ -117,8 +117,8 @@ def publishing(context: AssetExecutionContext, warehouse: Warehouse) -> Iterator
     published are refreshed and the DuckDB memory the step grew the process by is given
     back (`release_compute_memory`, also when it starts and after each day). An unchanged
     table keeps its views, unless none were ever published; a step that published no day
-    (it failed first) leaves them as they were. A lakehouse that cannot be used fails the step with
-    its one sentence."""
+    (it failed first) leaves them as they were. A lakehouse that cannot be used fails the
+    step with its one sentence."""
     # also what an earlier step used after its own publishing (daily_tables' invalid
     # share, metric_anomalies' alerts)
     release_compute_memory()

@@ -4,9 +4,9 @@ The extraction streams the day through ADBC's PostgreSQL driver, which runs the 
 `COPY ... TO STDOUT (FORMAT binary)` and decodes it straight into Arrow record batches;
 DuckDB types the batches by the contract's validity rules, and they stream into the day's
 new data file while COPY is still sending (memory: a batch, not the day); the file is
-audited, then committed to the lakehouse. The
-source's row count for the same window is read in the same repeatable-read snapshot, so
-the two counts are comparable even while the platform keeps writing.
+audited, then committed to the lakehouse. The source's row count for the same window is
+read in the same repeatable-read snapshot, so the two counts are comparable even while
+the platform keeps writing.
 
 Connections are opened with `default_transaction_read_only=on` and `TimeZone=UTC`: the
 extraction cannot write to the source, and `timestamptz` columns are cut at UTC midnight.

@@ -8,6 +8,7 @@ written out above its events.
 
 import datetime as dt
 import logging
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -291,6 +292,44 @@ def test_an_s3_warehouse_with_a_postgresql_catalog_holds_every_table(
 
 
 # --- parallel and interrupted runs on one local warehouse ---------------------------------
+
+RACERS = 8
+
+
+def open_catalog_at_the_barrier(location, catalog_uri, barrier, outcomes):
+    """One run's first step: open the warehouse's catalog, the moment every racer can."""
+    barrier.wait()
+    try:
+        outcomes.put(open_lakehouse(location, catalog_uri).catalog.list_namespaces())
+    except Exception as error:  # the outcome to assert on, whatever it is
+        outcomes.put(f"{type(error).__name__}: {error}")
+
+
+@pytest.mark.parametrize("catalog", ["sqlite", "postgresql"])
+def test_runs_started_at_once_on_a_new_warehouse_all_open_its_catalog(catalog, request, tmp_path):
+    """pyiceberg checks, then creates the catalog's tables and namespace: the losers retry."""
+    catalog_uri = (
+        f"sqlite:///{tmp_path}/catalog.db"
+        if catalog == "sqlite"
+        else request.getfixturevalue("postgres_catalog")
+    )
+    forked = multiprocessing.get_context("fork")
+    barrier, outcomes = forked.Barrier(RACERS), forked.Queue()
+    racers = [
+        forked.Process(
+            target=open_catalog_at_the_barrier,
+            args=(str(tmp_path), catalog_uri, barrier, outcomes),
+        )
+        for _ in range(RACERS)
+    ]
+    for racer in racers:
+        racer.start()
+    results = [outcomes.get(timeout=60) for _ in racers]
+    for racer in racers:
+        racer.join()
+
+    assert results == [[("analytics",)]] * RACERS
+
 
 SIX_DAYS = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6}
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,6 @@ from pyarrow import fs as pafs
 from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
 from pyiceberg.exceptions import (
     CommitFailedException,
-    NamespaceAlreadyExistsError,
     NoSuchTableError,
     TableAlreadyExistsError,
     ValidationException,
@@ -72,7 +72,7 @@ from pyiceberg.types import (
     UUIDType,
 )
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from warehouse.settings import ObjectStorage, Settings, StorageSettings, is_s3
@@ -82,6 +82,8 @@ NAMESPACE = "analytics"
 # Rows a staged partition keeps in memory for its preview in the Dagster UI.
 HEAD_ROWS = 10
 CATALOG_NAME = "analytics"
+# Runs started together on a new warehouse race to create the catalog; losers retry.
+CATALOG_OPEN_ATTEMPTS = 5
 _ICEBERG_TYPES: dict[str, IcebergType] = {
     "UUID": UUIDType(),
     "VARCHAR": StringType(),
@@ -216,6 +218,15 @@ def warehouse_uri(location: str) -> str:
     return location if is_s3(location) else Path(location).as_uri()
 
 
+def _lost_a_creation_race(error: SQLAlchemyError) -> bool:
+    """Whether `error` says another run created a catalog table or row first.
+
+    pyiceberg checks, then creates (the catalog's tables, then the namespace): a run that
+    loses the race between the two gets the database's error, not pyiceberg's.
+    """
+    return isinstance(error, IntegrityError) or "already exists" in str(error)
+
+
 class Lakehouse:
     """One warehouse: its catalog, its tables and their files."""
 
@@ -242,23 +253,27 @@ class Lakehouse:
                 raise LakehouseError(
                     f"Cannot create ANALYTICS_WAREHOUSE_DIR {self.location}: {error.strerror}"
                 ) from None
-        try:
-            catalog = SqlCatalog(
-                CATALOG_NAME,
-                uri=self.catalog_uri,
-                warehouse=warehouse_uri(self.location),
-                **self.storage_properties,
-            )
-            # another process may create it between the check and the create
-            with contextlib.suppress(NamespaceAlreadyExistsError):
+        attempt = 1
+        while True:
+            try:
+                catalog = SqlCatalog(
+                    CATALOG_NAME,
+                    uri=self.catalog_uri,
+                    warehouse=warehouse_uri(self.location),
+                    **self.storage_properties,
+                )
                 catalog.create_namespace_if_not_exists(NAMESPACE)
-        except SQLAlchemyError as error:
-            reason = str(error.orig if hasattr(error, "orig") else error).splitlines()[0]
-            raise LakehouseError(
-                f"Cannot open the Iceberg catalog at ANALYTICS_CATALOG_URI {self.catalog_uri}: "
-                f"{reason}"
-            ) from None
-        return catalog
+                return catalog
+            except SQLAlchemyError as error:
+                if attempt < CATALOG_OPEN_ATTEMPTS and _lost_a_creation_race(error):
+                    time.sleep(0.05 * attempt)  # the winner may still be creating
+                    attempt += 1
+                    continue
+                reason = str(error.orig if hasattr(error, "orig") else error).splitlines()[0]
+                raise LakehouseError(
+                    f"Cannot open the Iceberg catalog at ANALYTICS_CATALOG_URI "
+                    f"{self.catalog_uri}: {reason}"
+                ) from None
 
     def table(self, spec: TableSpec) -> Table:
         """The table as last committed, created (empty) on first use.

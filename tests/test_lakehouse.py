@@ -210,6 +210,7 @@ def test_a_range_commits_its_days_a_week_at_a_time(source, run_pipeline, lakehou
 
 # model_prices, partitioned by effective_from, stands for any table: three columns to write
 MARCH_1, MARCH_2 = dt.date(2025, 3, 1), dt.date(2025, 3, 2)
+APRIL_1 = dt.date(2025, 4, 1)
 
 
 def prices(day, *models):
@@ -275,6 +276,33 @@ def test_a_day_replaced_again_and_again_leaves_no_manifest_of_only_deleted_files
     assert models_by_day(lakehouse) == [(MARCH_1, "e"), (MARCH_2, "f")]
     first = table.scan(snapshot_id=table.snapshots()[0].snapshot_id).to_arrow()
     assert first["model"].to_pylist() == ["a"]  # time travel still reads every version
+
+
+def test_a_months_manifests_are_merged_into_one_once_a_third_arrives(lakehouse):
+    """Each commit writes a manifest; a month keeps at most two (MANIFESTS_PER_MONTH)."""
+    march = [dt.date(2025, 3, day) for day in (1, 2, 3)]
+    for day, model in zip(march, "abc", strict=True):
+        lakehouse.replace_partition(MODEL_PRICES, day, prices(day, model))
+    lakehouse.replace_partition(MODEL_PRICES, APRIL_1, prices(APRIL_1, "d"))
+
+    table = lakehouse.table(MODEL_PRICES)
+    by_snapshot = [
+        sorted(manifest.existing_files_count + manifest.added_files_count for manifest in m)
+        for m in (snapshot.manifests(table.io) for snapshot in table.snapshots())
+    ]
+    # files per manifest after each commit: the third of March merges March's three
+    assert by_snapshot == [[1], [1, 1], [3], [1, 3]]
+    assert models_by_day(lakehouse) == [*zip(march, "abc", strict=True), (APRIL_1, "d")]
+    second = table.scan(snapshot_id=table.snapshots()[1].snapshot_id).to_arrow()
+    assert sorted(second["model"].to_pylist()) == ["a", "b"]  # time travel reads as before
+    # the manifests the merging commit wrote and merged away are deleted: none is orphaned
+    listed = {
+        Path(manifest.manifest_path).name
+        for snapshot in table.snapshots()
+        for manifest in snapshot.manifests(table.io)
+    }
+    metadata = Path(table.location().removeprefix("file://"), "metadata")
+    assert {path.name for path in metadata.glob("*-m*.avro")} == listed
 
 
 def test_every_version_of_a_table_lists_the_files_its_scan_reads(lakehouse):

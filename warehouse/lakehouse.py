@@ -22,6 +22,7 @@ import datetime as dt
 import functools
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -35,6 +36,7 @@ from cachetools import LRUCache
 from fsspec.implementations.arrow import ArrowFSWrapper
 from pyarrow import fs as pafs
 from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
+from pyiceberg.conversions import from_bytes
 from pyiceberg.exceptions import (
     CommitFailedException,
     NoSuchTableError,
@@ -58,7 +60,7 @@ from pyiceberg.table import FileScanTask, Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import Operation
 from pyiceberg.table.update import update_table_metadata
-from pyiceberg.table.update.snapshot import _OverwriteFiles
+from pyiceberg.table.update.snapshot import _ManifestMergeManager, _OverwriteFiles
 from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import (
     DateType,
@@ -71,6 +73,7 @@ from pyiceberg.types import (
     TimestampType,
     UUIDType,
 )
+from pyiceberg.utils.datetime import days_to_date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -108,6 +111,8 @@ _TABLE_PROPERTIES = {
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "20",
 }
+# A month's manifests are merged into one once they are more than this (see _Overwrite).
+MANIFESTS_PER_MONTH = 2
 # Planned scans kept per Lakehouse: a step re-plans the same snapshot and days a few times
 PLANS_KEPT = 64
 # Manifests whose files a Lakehouse keeps listed: every manifest of a year's tables
@@ -159,23 +164,69 @@ class _Transaction(Transaction):
 
 
 class _Overwrite(_OverwriteFiles):
-    """pyiceberg's OVERWRITE snapshot, without the manifests that list no live file.
+    """pyiceberg's OVERWRITE snapshot, with its manifests kept few.
 
     pyiceberg writes a manifest of the files an overwrite deletes and carries it into
     every later snapshot, though it lists no file a reader needs: a table re-run every
     day piled up one per commit, and every scan and commit read them all (a one-day
     commit's cost grew with the commits before it). A manifest with neither added nor
     existing files is kept only by the snapshot that wrote it, as Java's Iceberg does.
+
+    Each commit also writes a manifest of the files it adds, and pyiceberg never merges
+    them on an overwrite (Java's Iceberg does, on every snapshot): a table published
+    daily kept one more each day, and listing it, which the views do after every step,
+    read them all. A calendar month's manifests (by the month of their first partition)
+    are merged into one once there are more than MANIFESTS_PER_MONTH of them: a year's
+    table listed from 55 manifests in 52 ms, from 14 in 19 ms (bench/RESULTS.md), and a
+    day's files are still found in its month's manifests alone.
     """
 
     def _process_manifests(self, manifests: list[ManifestFile]) -> list[ManifestFile]:
-        return [
-            manifest
-            for manifest in manifests
-            if manifest.has_added_files()
-            or manifest.has_existing_files()
-            or manifest.added_snapshot_id == self.snapshot_id
-        ]
+        live: list[ManifestFile] = []
+        deletes_only: list[ManifestFile] = []
+        for manifest in manifests:
+            if manifest.has_added_files() or manifest.has_existing_files():
+                live.append(manifest)
+            elif manifest.added_snapshot_id == self.snapshot_id:
+                deletes_only.append(manifest)
+        return self._merged_by_month(live) + deletes_only
+
+    def _merged_by_month(self, manifests: list[ManifestFile]) -> list[ManifestFile]:
+        months: dict[tuple[int, dt.date] | None, list[ManifestFile]] = defaultdict(list)
+        for manifest in manifests:
+            months[self._month_of(manifest)].append(manifest)
+        kept: list[ManifestFile] = []
+        for month, group in months.items():
+            if month is not None and len(group) > MANIFESTS_PER_MONTH:
+                kept.append(self._merge(month[0], group))
+            else:
+                kept.extend(group)
+        return kept
+
+    def _merge(self, spec_id: int, group: list[ManifestFile]) -> ManifestFile:
+        """One manifest of the group's files, by pyiceberg's own merge (its thresholds
+        unused); the group's manifests this commit wrote are deleted, as no snapshot
+        lists them."""
+        merged = _ManifestMergeManager(0, 0, True, self)._create_manifest(spec_id, group)
+        for manifest in group:
+            if manifest.manifest_path in self._written_manifests:
+                self._written_manifests.remove(manifest.manifest_path)
+                self._io.delete(manifest.manifest_path)
+        return merged
+
+    def _month_of(self, manifest: ManifestFile) -> tuple[int, dt.date] | None:
+        """The partition spec and first month of a data manifest's days; None if unknown."""
+        metadata = self._transaction.table_metadata
+        spec = metadata.specs()[manifest.partition_spec_id]
+        summaries = manifest.partitions or []
+        if manifest.content != ManifestContent.DATA or len(spec.fields) != 1 or not summaries:
+            return None
+        source = metadata.schema().find_field(spec.fields[0].source_id)
+        lower = summaries[0].lower_bound
+        if not isinstance(source.field_type, DateType) or lower is None:
+            return None
+        first_day = days_to_date(from_bytes(source.field_type, lower))
+        return manifest.partition_spec_id, first_day.replace(day=1)
 
 
 class LakehouseError(RuntimeError):

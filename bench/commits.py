@@ -6,6 +6,12 @@ days dearer than its first (issue 13). Each figure is the median time of ten one
 `Lakehouse.replace_partition` calls (one row, one data file, one OVERWRITE snapshot) on a
 local table once it holds that many snapshots. Issue 13 sets no target for it: it is
 what the backfill's "last days over first days" figure is made of, measured alone.
+
+The second is the table of the daily schedule: a year of one commit a day, each of the
+day and the default ANALYTICS_LATE_DAYS before it. It counts the manifests the year
+leaves, times listing the whole table from a fresh Lakehouse (what each step's refresh
+of the views pays per table, once per process), and compares the last month's commits
+with the first's.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,11 +31,13 @@ from pyiceberg.io.pyarrow import schema_to_pyarrow
 
 from bench.report import RESULTS_FILE, Row, heading, publish, target_table
 from warehouse.lakehouse import Lakehouse, open_lakehouse
+from warehouse.settings import DEFAULT_LATE_DAYS
 from warehouse.tables import EVENT_COUNTS
 
 COMMITS_PER_FIGURE = 10
 FIRST_DAY = dt.date(2025, 1, 1)
 DAYS_WRITTEN = 30  # the commits cycle over a month's partitions, as re-runs do
+LISTINGS = 7
 
 
 def one_row(lakehouse: Lakehouse, day: dt.date) -> pa.Table:
@@ -54,6 +63,76 @@ def commit_seconds(snapshot_counts: Sequence[int]) -> dict[int, float]:
     }
 
 
+@dataclass(frozen=True)
+class DailyTable:
+    """A table after a daily schedule's commits: its manifests, a cold listing, commits."""
+
+    days: int
+    manifests: int
+    listing: float  # seconds, median of LISTINGS
+    first_commits: float  # seconds, median of the first month's commits
+    last_commits: float  # seconds, median of the last month's
+
+
+def daily_table(days: int) -> DailyTable:
+    """`days` daily commits, each of the day and the late days before it."""
+    with tempfile.TemporaryDirectory(prefix="bench-commits-") as scratch:
+        location, catalog = f"{scratch}/warehouse", f"sqlite:///{scratch}/catalog.db"
+        lakehouse = Lakehouse(location, catalog)
+        timings: list[float] = []
+        for today in range(days):
+            replaced = [
+                FIRST_DAY + dt.timedelta(days=today - back)
+                for back in range(min(today, DEFAULT_LATE_DAYS), -1, -1)
+            ]
+            staged = [
+                lakehouse.stage_partition(EVENT_COUNTS, day, one_row(lakehouse, day))
+                for day in replaced
+            ]
+            started = time.perf_counter()
+            lakehouse.commit_partitions(EVENT_COUNTS, staged)
+            timings.append(time.perf_counter() - started)
+        table = lakehouse.table(EVENT_COUNTS)
+        snapshot = table.current_snapshot()
+        manifests = len(snapshot.manifests(table.io)) if snapshot else 0
+        listings = []
+        for _ in range(LISTINGS):
+            fresh = Lakehouse(location, catalog)
+            fresh.table(EVENT_COUNTS)  # the catalog and the table loaded, as a step has them
+            started = time.perf_counter()
+            fresh.listing(EVENT_COUNTS)
+            listings.append(time.perf_counter() - started)
+    month = min(DAYS_WRITTEN, days)
+    return DailyTable(
+        days,
+        manifests,
+        statistics.median(listings),
+        statistics.median(timings[:month]),
+        statistics.median(timings[-month:]),
+    )
+
+
+def daily_rows(daily: DailyTable) -> list[Row]:
+    schedule = f"published daily for {daily.days} days"
+    return [
+        Row(
+            f"{schedule}: manifests",
+            str(daily.manifests),
+            note=f"one commit a day, of the day and the {DEFAULT_LATE_DAYS} before it",
+        ),
+        Row(
+            f"{schedule}: the whole table listed",
+            f"{daily.listing * 1000:.0f} ms",
+            note="a fresh Lakehouse, as each step's refresh of the views pays per table",
+        ),
+        Row(
+            f"{schedule}: a commit, the last {min(DAYS_WRITTEN, daily.days)} days",
+            f"{daily.last_commits * 1000:.0f} ms",
+            note=f"{daily.last_commits / daily.first_commits:.2f}x the first days'",
+        ),
+    ]
+
+
 def rows(seconds: dict[int, float]) -> list[Row]:
     fewest = min(seconds)
     return [
@@ -71,8 +150,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--snapshots", default="10,100,400", help="comma-separated snapshot counts to time at"
     )
+    parser.add_argument(
+        "--daily-days", type=int, default=365, help="days of the daily-published table"
+    )
     parser.add_argument("--results-file", type=Path, default=RESULTS_FILE)
     args = parser.parse_args(argv)
+    if args.daily_days < 1:
+        parser.error("--daily-days must be at least 1")
     try:
         args.snapshots = sorted({int(count) for count in args.snapshots.split(",")})
     except ValueError:
@@ -84,8 +168,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    table = target_table(rows(commit_seconds(args.snapshots)))
-    header = heading(f"one-day commits, median of {COMMITS_PER_FIGURE}, local warehouse", None)
+    table = target_table(
+        rows(commit_seconds(args.snapshots)) + daily_rows(daily_table(args.daily_days))
+    )
+    header = heading(
+        f"one-day commits (median of {COMMITS_PER_FIGURE}) and a table published daily,"
+        " local warehouse",
+        None,
+    )
     publish(f"{header}\n{table}\n", args.results_file)
 
 

@@ -71,6 +71,20 @@ def test_the_benchmark_appends_its_table_to_the_results_file(postgres_dsn, tmp_p
     assert cells(text, "- step noop")[1:3] == ["-", "-"]
 
 
+def test_the_commit_bench_counts_a_daily_tables_manifests(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    options = ["--snapshots", "1,2", "--daily-days", "5", "--results-file", str(results)]
+    command = [sys.executable, "-m", "bench.commits", *options]
+    finished = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    text = results.read_text()
+    for figure in ("one-day commit, 1 snapshots held", "one-day commit, 2 snapshots held"):
+        assert cells(text, figure)[1].endswith(" ms")
+    assert cells(text, "published daily for 5 days: manifests")[1].isdigit()
+    assert cells(text, "published daily for 5 days: the whole table listed")[1].endswith(" ms")
+    assert cells(text, "published daily for 5 days: a commit, the last 5 days")[1].endswith(" ms")
+
+
 def test_a_backfill_measures_its_memory_on_either_range(postgres_dsn, tmp_path):
     results = tmp_path / "RESULTS.md"
     options = ["--days", "2", "--short-days", "1", "--events-per-day", "50", "--parts", "memory"]

@@ -211,7 +211,9 @@ class _Overwrite(_OverwriteFiles):
         for manifest in group:
             if manifest.manifest_path in self._written_manifests:
                 self._written_manifests.remove(manifest.manifest_path)
-                self._io.delete(manifest.manifest_path)
+                # a file left behind is unread, never worth failing the commit for
+                with contextlib.suppress(OSError):
+                    self._io.delete(manifest.manifest_path)
         return merged
 
     def _month_of(self, manifest: ManifestFile) -> tuple[int, dt.date] | None:

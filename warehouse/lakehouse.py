@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -77,6 +76,7 @@ from pyiceberg.utils.datetime import days_to_date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_incrementing
 
 from warehouse.settings import ObjectStorage, Settings, StorageSettings, is_s3
 from warehouse.tables import LAKE_TABLES, TableSpec
@@ -271,12 +271,14 @@ def warehouse_uri(location: str) -> str:
     return location if is_s3(location) else Path(location).as_uri()
 
 
-def _lost_a_creation_race(error: SQLAlchemyError) -> bool:
+def _lost_a_creation_race(error: BaseException) -> bool:
     """Whether `error` says another run created a catalog table or row first.
 
     pyiceberg checks, then creates (the catalog's tables, then the namespace): a run that
     loses the race between the two gets the database's error, not pyiceberg's.
     """
+    if not isinstance(error, SQLAlchemyError):
+        return False
     return isinstance(error, IntegrityError) or "already exists" in str(error)
 
 
@@ -306,27 +308,30 @@ class Lakehouse:
                 raise LakehouseError(
                     f"Cannot create ANALYTICS_WAREHOUSE_DIR {self.location}: {error.strerror}"
                 ) from None
-        attempt = 1
-        while True:
-            try:
-                catalog = SqlCatalog(
-                    CATALOG_NAME,
-                    uri=self.catalog_uri,
-                    warehouse=warehouse_uri(self.location),
-                    **self.storage_properties,
-                )
-                catalog.create_namespace_if_not_exists(NAMESPACE)
-                return catalog
-            except SQLAlchemyError as error:
-                if attempt < CATALOG_OPEN_ATTEMPTS and _lost_a_creation_race(error):
-                    time.sleep(0.05 * attempt)  # the winner may still be creating
-                    attempt += 1
-                    continue
-                reason = str(error.orig if hasattr(error, "orig") else error).splitlines()[0]
-                raise LakehouseError(
-                    f"Cannot open the Iceberg catalog at ANALYTICS_CATALOG_URI "
-                    f"{self.catalog_uri}: {reason}"
-                ) from None
+        opening = Retrying(
+            retry=retry_if_exception(_lost_a_creation_race),
+            stop=stop_after_attempt(CATALOG_OPEN_ATTEMPTS),
+            wait=wait_incrementing(start=0.05, increment=0.05),  # the winner may be creating
+            reraise=True,
+        )
+        try:
+            return opening(self._open_catalog)
+        except SQLAlchemyError as error:
+            reason = str(error.orig if hasattr(error, "orig") else error).splitlines()[0]
+            raise LakehouseError(
+                f"Cannot open the Iceberg catalog at ANALYTICS_CATALOG_URI {self.catalog_uri}: "
+                f"{reason}"
+            ) from None
+
+    def _open_catalog(self) -> SqlCatalog:
+        catalog = SqlCatalog(
+            CATALOG_NAME,
+            uri=self.catalog_uri,
+            warehouse=warehouse_uri(self.location),
+            **self.storage_properties,
+        )
+        catalog.create_namespace_if_not_exists(NAMESPACE)
+        return catalog
 
     def table(self, spec: TableSpec) -> Table:
         """The table as last committed, created (empty) on first use.

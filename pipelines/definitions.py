@@ -41,7 +41,7 @@ partitions = daily_partitions(settings.start_date)
 price_list_version = prices_version(settings.model_prices)
 daily_tables = build_daily_tables_asset(partitions, price_list_version)
 freshness_checks = build_freshness_checks(settings, [daily_tables])
-daily_job = build_daily_job(partitions)
+daily_job = build_daily_job()
 
 defs = Definitions(
     assets=[

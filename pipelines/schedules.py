@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from dagster import (
     AssetSelection,
-    DailyPartitionsDefinition,
     DefaultScheduleStatus,
     RunRequest,
     ScheduleDefinition,
@@ -33,14 +32,13 @@ if TYPE_CHECKING:  # Dagster does not export the type define_asset_job returns
 from warehouse.settings import Settings
 
 
-def build_daily_job(partitions: DailyPartitionsDefinition) -> UnresolvedAssetJobDefinition:
+def build_daily_job() -> UnresolvedAssetJobDefinition:
     """Every asset on the shared daily partitioning (they all accept a range run) and the prices."""
     return define_asset_job(
         "daily_job",
         # and the price list, so every run prices with the current file
         selection=AssetSelection.from_string('partitions:"time"')
         | AssetSelection.assets("model_prices"),
-        partitions_def=partitions,
         description="Extracts and computes a range of UTC days in one run.",
     )
 

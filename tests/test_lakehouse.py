@@ -396,17 +396,16 @@ def test_an_analysts_crashed_read_write_session_never_breaks_the_views(
     one_day, source, run_pipeline, warehouse_dir, query
 ):
     database = warehouse_dir / "analytics.duckdb"
-    analyst = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", ANALYST_CRASHES, str(database)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert analyst.stdout.readline() == "written\n"
-    finally:
-        os.kill(analyst.pid, signal.SIGKILL)
-        analyst.wait()
+    ) as analyst:  # leaving closes its pipes and waits for it
+        try:
+            assert analyst.stdout.readline() == "written\n"
+        finally:
+            os.kill(analyst.pid, signal.SIGKILL)
     assert Path(f"{database}.wal").exists()
     assert query("select total_messages, event_count from daily_metrics") == [(3, 5)]
 

@@ -7,53 +7,50 @@ one backfill of the cost tables recomputes history with the new prices. A malfor
 fails the step with one sentence naming the line, so nothing downstream runs on it.
 """
 
-from pathlib import Path
-
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
-    BackfillPolicy,
     DataVersion,
     Failure,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 
-from assets.metadata import OWNERS, definition_metadata, preview_markdown
+from assets.metadata import preview_table
 from assets.publishing import refresh_views
-from assets.resources import Warehouse
-from warehouse.costs import PriceFileError, load_prices, prices_version, publish_prices
+from assets.resources import LakehouseResource, PriceListResource
+from assets.steps import table_asset
+from warehouse.costs import PriceFileError, publish_prices
+from warehouse.provenance import code_version
 from warehouse.tables import MODEL_PRICES
 
 
 def build_model_prices_asset(version: str) -> AssetsDefinition:
-    @asset(
-        name=MODEL_PRICES.name,
-        group_name="costs",
-        description=MODEL_PRICES.description,
-        code_version=version,
-        # lets `dagster asset materialize --select '*' --partition-range` take it in the run
-        backfill_policy=BackfillPolicy.single_run(),
-        kinds={"csv", "iceberg"},
-        owners=OWNERS,
-        metadata=definition_metadata(MODEL_PRICES),
+    @table_asset(
+        MODEL_PRICES, "costs", None, kinds={"csv", "iceberg"}, checks=[], code_version=version
     )
-    def model_prices(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        path = Path(warehouse.model_prices)
+    def model_prices(
+        context: AssetExecutionContext, lakehouse: LakehouseResource, prices: PriceListResource
+    ) -> MaterializeResult:
         try:
-            prices = load_prices(path)
+            price_list = prices.load()
         except PriceFileError as error:
             raise Failure(description=str(error), allow_retries=False) from None
-        publish_prices(warehouse.lakehouse(), prices)
-        refresh_views(context, warehouse, [MODEL_PRICES])
-        context.log.info(f"model_prices: {prices.num_rows} prices from {path}")
+        warehouse = lakehouse.open()
+        summary = {
+            "dagster-run-id": context.run_id,
+            "analytics.code-version": code_version(),
+            "analytics.prices_digest": prices.digest,
+        }
+        publish_prices(warehouse, price_list, summary)
+        refresh_views(context, warehouse, lakehouse.local_path, [MODEL_PRICES])
+        context.log.info(f"model_prices: {price_list.num_rows} prices from {prices.path}")
         return MaterializeResult(
-            data_version=DataVersion(prices_version(path)),
+            data_version=DataVersion(prices.digest),
             metadata={
-                "path": MetadataValue.path(str(path)),
-                "dagster/row_count": MetadataValue.int(prices.num_rows),
-                "preview": MetadataValue.md(preview_markdown(prices)),
+                "path": MetadataValue.path(prices.path),
+                "dagster/row_count": MetadataValue.int(price_list.num_rows),
+                "preview": preview_table(price_list),
             },
         )
 

@@ -9,18 +9,23 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetsDefinition,
-    BackfillPolicy,
-    DailyPartitionsDefinition,
     MaterializeResult,
+    MetadataValue,
     TimeWindowPartitionMapping,
-    asset,
 )
 
-from assets.metadata import OWNERS, definition_metadata
-from assets.partitions import partition_days
-from assets.publishing import publish_days
-from assets.resources import Warehouse
-from warehouse.insights import INSIGHTS, Insight, compute_insight_partitions
+from assets.partitions import Partitioning, partition_days
+from assets.publishing import TableDay, publishing
+from assets.resources import LakehouseResource
+from assets.steps import table_asset
+from warehouse.insights import (
+    INSIGHTS,
+    Insight,
+    as_of_chunks,
+    compute_insight,
+    lookback_start,
+)
+from warehouse.views import connect
 
 
 def trailing_days(days: int) -> TimeWindowPartitionMapping:
@@ -29,36 +34,48 @@ def trailing_days(days: int) -> TimeWindowPartitionMapping:
     )
 
 
-def build_insight_asset(
-    insight: Insight, partitions: DailyPartitionsDefinition
-) -> AssetsDefinition:
+def build_insight_asset(insight: Insight, partitioning: Partitioning) -> AssetsDefinition:
     """One asset per insight table; they differ in their SQL, inputs and window."""
     spec = insight.spec
 
-    @asset(
-        name=spec.name,
-        group_name="insights",
-        description=spec.description,
-        partitions_def=partitions,
-        backfill_policy=BackfillPolicy.single_run(),
+    @table_asset(
+        spec,
+        "insights",
+        partitioning,
+        kinds={"duckdb", "iceberg"},
         deps=[
             AssetDep(table.name, partition_mapping=trailing_days(insight.window_days))
             for table in insight.reads
         ],
-        kinds={"duckdb", "iceberg"},
-        owners=OWNERS,
-        metadata=definition_metadata(spec),
+        checks=[],
     )
-    def compute(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        computed = compute_insight_partitions(
-            warehouse.lakehouse(), insight, partition_days(context)
-        )
-        days = ((as_of_date, rows, []) for as_of_date, rows in computed)
-        publish_days(context, warehouse, spec, days)
-        return MaterializeResult()
+    def compute(context: AssetExecutionContext, lakehouse: LakehouseResource) -> MaterializeResult:
+        """A week of as-of dates per query, each reading only its own lookback; an as-of
+        date whose periods are not complete is left out, and named in the metadata."""
+        warehouse = lakehouse.open()
+        skipped: list[str] = []
+        with publishing(context, warehouse, lakehouse.local_path) as publisher:
+            for chunk in as_of_chunks(partition_days(context)):
+                first, last = chunk[0], chunk[-1]
+                with connect(
+                    warehouse,
+                    lookback_start(insight, first),
+                    last,
+                    tables=insight.reads,
+                ) as connection:
+                    computed = compute_insight(connection, insight, first, last)
+                for as_of_date, rows in computed.items():
+                    publisher.publish(as_of_date, [TableDay(spec, rows, [])])
+                skipped += [day.isoformat() for day in chunk if day not in computed]
+        if skipped:
+            context.log.warning(
+                f"{spec.name}: {len(skipped)} as-of dates left out, their periods are not "
+                f"complete: {', '.join(skipped)}"
+            )
+        return MaterializeResult(metadata={"skipped_as_of_dates": MetadataValue.json(skipped)})
 
     return compute
 
 
-def build_insight_assets(partitions: DailyPartitionsDefinition) -> list[AssetsDefinition]:
-    return [build_insight_asset(insight, partitions) for insight in INSIGHTS]
+def build_insight_assets(partitioning: Partitioning) -> list[AssetsDefinition]:
+    return [build_insight_asset(insight, partitioning) for insight in INSIGHTS]

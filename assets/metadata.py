@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
-from dagster import MetadataValue, TableColumn, TableSchema
+from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
-from warehouse.lakehouse import HEAD_ROWS as PREVIEW_ROWS
-from warehouse.lakehouse import StagedPartition
+from warehouse.storage.writing import HEAD_ROWS as PREVIEW_ROWS
+from warehouse.storage.writing import StagedPartition
 from warehouse.tables import TableSpec
 
 # Who answers for the warehouse's tables in the Dagster UI.
@@ -29,28 +29,27 @@ def definition_metadata(spec: TableSpec) -> dict[str, Any]:
     return {"dagster/column_schema": column_schema(spec), "key": ", ".join(spec.key)}
 
 
-def preview_markdown(table: pa.Table) -> str:
-    """The first rows of `table` as a Markdown table, values in their text form."""
-    rows = table.slice(0, PREVIEW_ROWS).to_pylist()
-    header = "| " + " | ".join(table.column_names) + " |"
-    rule = "|" + "---|" * len(table.column_names)
-    body = [
-        "| " + " | ".join(_cell(row[name]) for name in table.column_names) + " |" for row in rows
-    ]
-    return "\n".join([header, rule, *body])
+def _cell(value: object) -> str | int | float | bool | None:
+    """A value as Dagster's table metadata holds it: numbers and booleans as themselves."""
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
+def preview_table(table: pa.Table, rows: int = PREVIEW_ROWS) -> MetadataValue:
+    """The first `rows` of `table`, rendered by the UI as a table."""
+    records = table.slice(0, rows).to_pylist()
+    return MetadataValue.table(
+        records=[
+            TableRecord({name: _cell(value) for name, value in row.items()}) for row in records
+        ],
+        schema=TableSchema(
+            columns=[TableColumn(field.name, str(field.type)) for field in table.schema]
+        ),
+    )
 
 
 def partition_metadata(staged: StagedPartition) -> dict[str, Any]:
     """What one partition's materialization shows: its own row count and preview."""
     metadata: dict[str, Any] = {"dagster/row_count": MetadataValue.int(staged.num_rows)}
     if staged.num_rows:
-        metadata["preview"] = MetadataValue.md(preview_markdown(staged.head))
+        metadata["preview"] = preview_table(staged.head)
     return metadata

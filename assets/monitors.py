@@ -9,7 +9,6 @@ posts them again.
 """
 
 import datetime as dt
-from collections.abc import Iterator
 
 from dagster import (
     AssetCheckResult,
@@ -18,35 +17,29 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetsDefinition,
-    BackfillPolicy,
-    DailyPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
     TimeWindowPartitionMapping,
-    asset,
 )
 
 from assets.checks import check_results, check_specs
-from assets.metadata import OWNERS, definition_metadata
-from assets.partitions import partition_days
-from assets.publishing import DayRows, publish_days
-from assets.resources import Warehouse
+from assets.partitions import Partitioning, partition_days
+from assets.publishing import TableDay, publishing
+from assets.resources import LakehouseResource, MonitorsResource
+from assets.steps import selected_checks, table_asset
 from warehouse.audits import audit_rows
-from warehouse.lakehouse import Lakehouse
-from warehouse.monitors import BASELINE_DAYS, compute_anomalies, send_alerts
+from warehouse.monitors import BASELINE_DAYS, baseline_start, score_day, send_alerts
+from warehouse.storage.catalog import Lakehouse
 from warehouse.tables import DAILY_METRICS, METRIC_ANOMALIES
+from warehouse.views import connect
 
 ALERTS_CHECK = "alerts_delivered"
 
 
-def _scored_days(lakehouse: Lakehouse, days: list[dt.date], threshold: float) -> Iterator[DayRows]:
-    for day in days:
-        rows = compute_anomalies(lakehouse, day, threshold)
-        yield day, rows, audit_rows(METRIC_ANOMALIES, day, rows)
-
-
-def _alerts_result(context: AssetExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
-    url = warehouse.webhook_url()
+def _alerts_result(
+    context: AssetExecutionContext, lakehouse: Lakehouse, monitors: MonitorsResource
+) -> AssetCheckResult:
+    url = monitors.url
     if url is None:
         return AssetCheckResult(
             check_name=ALERTS_CHECK,
@@ -54,7 +47,7 @@ def _alerts_result(context: AssetExecutionContext, warehouse: Warehouse) -> Asse
             passed=True,
             metadata={"webhook": MetadataValue.text("ANALYTICS_ALERT_WEBHOOK_URL is not set")},
         )
-    outcome = send_alerts(warehouse.lakehouse(), url, dt.datetime.now(dt.UTC), warehouse.alert_days)
+    outcome = send_alerts(lakehouse, url, dt.datetime.now(dt.UTC), monitors.alert_days)
     first, last = outcome.window
     context.log.info(f"alerts: {len(outcome.sent)} posted for {first}..{last}")
     if outcome.failed:
@@ -76,13 +69,12 @@ def _alerts_result(context: AssetExecutionContext, warehouse: Warehouse) -> Asse
     )
 
 
-def build_monitor_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinition:
-    @asset(
-        name=METRIC_ANOMALIES.name,
-        group_name="monitors",
-        description=METRIC_ANOMALIES.description,
-        partitions_def=partitions,
-        backfill_policy=BackfillPolicy.single_run(),
+def build_monitor_asset(partitioning: Partitioning) -> AssetsDefinition:
+    @table_asset(
+        METRIC_ANOMALIES,
+        "monitors",
+        partitioning,
+        kinds={"duckdb", "iceberg"},
         deps=[
             AssetDep(
                 DAILY_METRICS.name,
@@ -93,10 +85,7 @@ def build_monitor_asset(partitions: DailyPartitionsDefinition) -> AssetsDefiniti
                 ),
             )
         ],
-        kinds={"duckdb", "iceberg"},
-        owners=OWNERS,
-        metadata=definition_metadata(METRIC_ANOMALIES),
-        check_specs=[
+        checks=[
             *check_specs(METRIC_ANOMALIES),
             AssetCheckSpec(
                 ALERTS_CHECK,
@@ -109,13 +98,32 @@ def build_monitor_asset(partitions: DailyPartitionsDefinition) -> AssetsDefiniti
             ),
         ],
     )
-    def metric_anomalies(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        lakehouse = warehouse.lakehouse()
-        days = partition_days(context)
-        scored = _scored_days(lakehouse, days, warehouse.anomaly_threshold)
-        published = publish_days(context, warehouse, METRIC_ANOMALIES, scored)
-        results = check_results(METRIC_ANOMALIES, published.audits)
-        results.append(_alerts_result(context, warehouse))
-        return MaterializeResult(check_results=results)
+    def metric_anomalies(
+        context: AssetExecutionContext, lakehouse: LakehouseResource, monitors: MonitorsResource
+    ) -> MaterializeResult:
+        warehouse = lakehouse.open()
+        skipped: list[str] = []
+        with publishing(context, warehouse, lakehouse.local_path) as publisher:
+            for day in partition_days(context):
+                with connect(
+                    warehouse, baseline_start(day), day, tables=[DAILY_METRICS]
+                ) as connection:
+                    rows = score_day(connection, day, monitors.threshold)
+                if rows is None:
+                    skipped.append(day.isoformat())
+                    continue
+                publisher.publish(
+                    day, [TableDay(METRIC_ANOMALIES, rows, audit_rows(METRIC_ANOMALIES, day, rows))]
+                )
+        if skipped:
+            context.log.warning(
+                f"metric_anomalies: incomplete days not scored: {', '.join(skipped)}"
+            )
+        results = check_results(METRIC_ANOMALIES, publisher.published[METRIC_ANOMALIES].audits)
+        results.append(_alerts_result(context, warehouse, monitors))
+        return MaterializeResult(
+            check_results=selected_checks(context, results),
+            metadata={"skipped_days": MetadataValue.json(skipped)},
+        )
 
     return metric_anomalies

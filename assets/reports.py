@@ -15,26 +15,23 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 from dagster import (
     AssetDep,
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
-    BackfillPolicy,
-    DailyPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
 from assets.insights import trailing_days
-from assets.metadata import OWNERS
-from assets.partitions import partition_days
-from assets.resources import Warehouse
-from assets.timezones import next_day_extracted
+from assets.metadata import OWNERS, preview_table
+from assets.partitions import Partitioning, partition_days
+from assets.publishing import PROGRESS
+from assets.resources import LakehouseResource
 from warehouse.engine import release_compute_memory
 from warehouse.reports import COMPARED, REPORT_DAYS, WINDOWED, ReportFolder, write_reports
-from warehouse.tables import EVENTS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -95,27 +92,30 @@ def _preview(folder: ReportFolder) -> str:
     image = base64.b64encode(preview_png(days, messages)).decode()
     return (
         f"**Messages per day**, organisation `{busiest.organization_id}`,"
-        f" {days[0]} to {folder.as_of_date} ({busiest.timezone})\n\n"
+        f" {days[0]} to {busiest.last_day} ({busiest.timezone})\n\n"
         f"![messages per day](data:image/png;base64,{image})"
     )
 
 
 def _metadata(folder: ReportFolder) -> dict[str, MetadataValue]:
-    sizes = "\n".join(
-        f"| {name} | {size / 1024:,.1f} KB |" for name, size in sorted(folder.sizes.items())
+    sizes = pa.table(
+        {
+            "file": sorted(folder.sizes),
+            "kilobytes": [round(folder.sizes[name] / 1024, 1) for name in sorted(folder.sizes)],
+        }
     )
     metadata = {
         "path": MetadataValue.path(str(folder.path)),
         "report_count": MetadataValue.int(len(folder.reports)),
         "total_bytes": MetadataValue.int(sum(folder.sizes.values())),
-        "report_sizes": MetadataValue.md(f"| file | size |\n|---|---|\n{sizes}"),
+        "report_sizes": preview_table(sizes, rows=len(folder.sizes)),
     }
     if folder.reports:
         metadata["preview"] = MetadataValue.md(_preview(folder))
     return metadata
 
 
-def build_reports_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinition:
+def build_reports_asset(partitioning: Partitioning) -> AssetsDefinition:
     @asset(
         group_name="reports",
         description=(
@@ -124,8 +124,8 @@ def build_reports_asset(partitions: DailyPartitionsDefinition) -> AssetsDefiniti
             "with the cost beside tokens, anomalies, usage, response times, top agents, event "
             "mix, failures, data quality) and an index page."
         ),
-        partitions_def=partitions,
-        backfill_policy=BackfillPolicy.single_run(),
+        partitions_def=partitioning.partitions,
+        backfill_policy=partitioning.backfill_policy,
         deps=[
             *(
                 AssetDep(table.name, partition_mapping=trailing_days(2 * REPORT_DAYS))
@@ -139,12 +139,15 @@ def build_reports_asset(partitions: DailyPartitionsDefinition) -> AssetsDefiniti
         kinds={"duckdb", "html"},
         owners=OWNERS,
     )
-    def reports(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        lakehouse, days = warehouse.lakehouse(), partition_days(context)
-        extracted = set(context.instance.get_materialized_partitions(AssetKey(EVENTS.name)))
-        waiting = [day for day in days if not next_day_extracted(lakehouse, extracted, day)]
+    def reports(context: AssetExecutionContext, lakehouse: LakehouseResource) -> MaterializeResult:
+        warehouse, days = lakehouse.open(), partition_days(context)
         try:
-            written = write_reports(lakehouse, warehouse.local_path, days, waiting)
+            written = write_reports(
+                warehouse,
+                lakehouse.local_path,
+                days,
+                lambda done: context.log.info(PROGRESS.format(done=done, total=len(days))),
+            )
         finally:
             release_compute_memory()  # as every step does (assets/publishing.py)
         context.log.info(

@@ -1,47 +1,36 @@
-"""Organisation time zones (metrics.md, section 7): the zones of each UTC day and the local tables.
+"""The local tables: the daily tables over each organisation's local calendar days.
 
-`organization_timezones` reads the platform's zone table once per run and records, for
-each UTC day of the run, the zone of every organisation with events that day.
-
-A local table's partition D is the local calendar day D, computed from the UTC days D-1,
+`organization_timezones` is computed with the raw events (`assets/raw_events.py`). A
+local table's partition D is the local calendar day D, computed from the UTC days D-1,
 D and D+1 (a `TimeWindowPartitionMapping` with offsets -1 and +1 on `events` and
-`organization_timezones`). The local tables lag one day: local day D is computed only
-once UTC day D+1 is extracted (Dagster has materialised `events` for it, or the lake
-holds rows of it); a run's days whose D+1 is not in yet are skipped, never published
-incomplete, and named in the run's metadata (`skipped_days`). The daily schedule's late
-window re-processes them the next day, once D+1 is in. The five local tables are one step (a
-subsettable multi-asset), like the daily tables: each local day's three UTC days are read
-once for all of them.
+`organization_timezones`). It is computed as soon as UTC day D is in, from the UTC days
+the lake holds then, and records which ones those were: an organisation whose local day
+also needs D+1 (west of UTC) has that local day complete only once it is recomputed with
+D+1 (docs/contract.md, section 10); the daily schedule's late window does that the next
+day. The five local tables are one step (a subsettable multi-asset), like the daily
+tables: each local day's three UTC days are read once for all of them.
 """
 
 import datetime as dt
 from collections.abc import Iterator
 
 from dagster import (
-    AssetCheckResult,
     AssetDep,
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
     AssetSpec,
-    BackfillPolicy,
-    DailyPartitionsDefinition,
-    Failure,
+    Config,
     MaterializeResult,
-    MetadataValue,
     TimeWindowPartitionMapping,
-    asset,
 )
 
-from assets.checks import check_results, check_specs
-from assets.metadata import OWNERS, definition_metadata
-from assets.partitions import partition_days
-from assets.publishing import DayRows, publish_days, publishing
-from assets.resources import SourceDatabase, Warehouse
-from assets.selection import selected_checks, selected_tables, table_step
-from warehouse.audits import audit_rows
-from warehouse.lakehouse import Lakehouse
-from warehouse.source import SourceError
+from assets.checks import check_results
+from assets.partitions import Partitioning, partition_days
+from assets.publishing import publishing
+from assets.resources import LakehouseResource, PriceListResource, SourceResource
+from assets.steps import selected_checks, selected_tables, table_spec, table_step
+from warehouse.provenance import Provenance
+from warehouse.storage.reading import published_days, register_tables
 from warehouse.tables import (
     EVENTS,
     LOCAL_TABLES,
@@ -50,12 +39,8 @@ from warehouse.tables import (
     TableSpec,
     is_priced,
 )
-from warehouse.timezones import (
-    compute_local_tables,
-    compute_organization_timezones,
-    configured_zones,
-    read_org_timezones,
-)
+from warehouse.timezones import compute_local_tables, held_utc_days
+from warehouse.views import analytics_connection
 
 # Local day D reads the UTC days D-1, D and D+1; the first and the newest partitions
 # have no D-1 or D+1 partition, which Dagster must accept.
@@ -65,75 +50,34 @@ _THREE_UTC_DAYS = TimeWindowPartitionMapping(
 _ONE_DAY = dt.timedelta(days=1)
 
 
-def build_organization_timezones_asset(partitions: DailyPartitionsDefinition) -> AssetsDefinition:
-    spec = ORGANIZATION_TIMEZONES
+class ZonesConfig(Config):  # type: ignore[misc]
+    """`allow_timezone_change: true` replaces days published with another zone setting.
 
-    @asset(
-        name=spec.name,
-        group_name="timezones",
-        description=spec.description,
-        partitions_def=partitions,
-        backfill_policy=BackfillPolicy.single_run(),
-        deps=[EVENTS.name],
-        kinds={"postgres", "iceberg"},
-        owners=OWNERS,
-        metadata=definition_metadata(spec),
-        check_specs=check_specs(spec),
-    )
-    def organization_timezones(
-        context: AssetExecutionContext, source: SourceDatabase, warehouse: Warehouse
-    ) -> MaterializeResult:
-        """The platform's zone table is read once per run; each day of the run gets it."""
-        try:
-            configured = configured_zones(read_org_timezones(source.dsn, source.timezones_table))
-        except SourceError as error:
-            raise Failure(description=str(error), allow_retries=False) from None
-        lakehouse = warehouse.lakehouse()
-
-        def days() -> Iterator[DayRows]:
-            for day in partition_days(context):
-                rows = compute_organization_timezones(lakehouse, day, configured)
-                yield day, rows, audit_rows(spec, day, rows)
-
-        published = publish_days(context, warehouse, spec, days())
-        return MaterializeResult(check_results=check_results(spec, published.audits))
-
-    return organization_timezones
-
-
-def next_day_extracted(lakehouse: Lakehouse, extracted: set[str], day: dt.date) -> bool:
-    """Whether UTC day `day + 1` is in: Dagster materialised `events` for it, or the lake has it.
-
-    Local day `day` is computed only then; the reports use the same rule to tell a local
-    day that is not computed yet from one without events.
+    Only for a change that is wanted (the platform's zone table set for the first time,
+    or moved): otherwise a command run without ANALYTICS_ORG_TIMEZONES_TABLE would
+    silently recompute every organisation in UTC.
     """
-    following = day + _ONE_DAY
-    if following.isoformat() in extracted:
-        return True
-    return lakehouse.published_rows(EVENTS, following) is not None
+
+    allow_timezone_change: bool = False
 
 
 def local_table_spec(spec: TableSpec, prices_version: str | None) -> AssetSpec:
     """As the UTC twin's (`daily_table_spec`): a table with costs depends on the prices."""
     priced = is_priced(spec)
-    return AssetSpec(
-        spec.name,
-        group_name="timezones",
-        description=spec.description,
+    return table_spec(
+        spec,
+        "timezones",
         deps=[
             AssetDep(EVENTS.name, partition_mapping=_THREE_UTC_DAYS),
             AssetDep(ORGANIZATION_TIMEZONES.name, partition_mapping=_THREE_UTC_DAYS),
             *([AssetDep(MODEL_PRICES.name)] if priced else []),
         ],
         code_version=prices_version if priced else None,
-        kinds={"duckdb", "iceberg"},
-        owners=OWNERS,
-        metadata=definition_metadata(spec),
     )
 
 
 def build_local_tables_asset(
-    partitions: DailyPartitionsDefinition, prices_version: str | None = None
+    partitioning: Partitioning, prices_version: str | None = None
 ) -> AssetsDefinition:
     """The local tables as one step: each local day's three UTC days are read once."""
 
@@ -141,55 +85,39 @@ def build_local_tables_asset(
         "local_tables",
         LOCAL_TABLES,
         lambda spec: local_table_spec(spec, prices_version),
-        partitions,
+        partitioning,
     )
     def local_tables(
-        context: AssetExecutionContext, warehouse: Warehouse
+        context: AssetExecutionContext,
+        config: ZonesConfig,
+        source: SourceResource,
+        lakehouse: LakehouseResource,
+        prices: PriceListResource,
     ) -> Iterator[MaterializeResult]:
         specs = selected_tables(context, LOCAL_TABLES)
-        lakehouse = warehouse.lakehouse()
-        extracted = set(context.instance.get_materialized_partitions(AssetKey(EVENTS.name)))
-        skipped: list[str] = []
-        with publishing(context, warehouse) as publisher:
+        warehouse = lakehouse.open()
+        provenance = Provenance(timezones_table=source.timezones_table, prices_digest=prices.digest)
+        extracted = published_days(warehouse, EVENTS)
+        with publishing(
+            context, warehouse, lakehouse.local_path, provenance, config.allow_timezone_change
+        ) as publisher:
             for day in partition_days(context):
-                if not next_day_extracted(lakehouse, extracted, day):
-                    skipped.append(day.isoformat())
-                    context.log.info(
-                        f"local tables {day}: skipped, UTC day {day + _ONE_DAY} is not "
-                        "extracted yet (a local day needs UTC days D-1, D and D+1)"
+                held = held_utc_days(day, extracted)
+                with analytics_connection() as connection:
+                    register_tables(
+                        warehouse,
+                        connection,
+                        [EVENTS, ORGANIZATION_TIMEZONES],
+                        day - _ONE_DAY,
+                        day + _ONE_DAY,
                     )
-                    continue
-                computed = compute_local_tables(lakehouse, specs, day)
-                publisher.publish_computed(day, computed)
+                    register_tables(warehouse, connection, [MODEL_PRICES])
+                    computed = compute_local_tables(connection, specs, day, held)
+                publisher.publish_computed(day, computed, held)
         for spec in specs:
-            published = publisher.published[spec]
-            skipped_days = MetadataValue.json(skipped)
-            results = check_results(spec, published.audits)
-            checked = {result.check_name for result in results}
-            # a run whose every day waits for its next UTC day audits nothing: say so
-            results += [
-                AssetCheckResult(
-                    check_name=check.name,
-                    asset_key=spec.name,
-                    passed=True,
-                    metadata={"days": MetadataValue.json([]), "skipped_days": skipped_days},
-                )
-                for check in check_specs(spec)
-                if check.name not in checked
-            ]
+            results = check_results(spec, publisher.published[spec].audits)
             yield MaterializeResult(
-                asset_key=spec.name,
-                metadata={"skipped_days": skipped_days},
-                check_results=selected_checks(context, results),
+                asset_key=spec.name, check_results=selected_checks(context, results)
             )
 
     return local_tables
-
-
-def build_timezone_assets(
-    partitions: DailyPartitionsDefinition, prices_version: str | None = None
-) -> list[AssetsDefinition]:
-    return [
-        build_organization_timezones_asset(partitions),
-        build_local_tables_asset(partitions, prices_version),
-    ]

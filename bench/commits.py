@@ -3,9 +3,10 @@
 A backfill commits every table many times, and snapshots are kept for the retention's
 days, so a commit whose cost grew with the table's history would make a year's last
 days dearer than its first (issue 13). Each figure is the median time of ten one-day
-`Lakehouse.replace_partition` calls (one row, one data file, one OVERWRITE snapshot) on a
-local table once it holds that many snapshots. Issue 13 sets no target for it: it is
-what the backfill's "last days over first days" figure is made of, measured alone.
+replacements of a partition (`stage_partition`, then `commit_partitions`: one row, one
+data file, one OVERWRITE snapshot) on a local table once it holds that many snapshots.
+Issue 13 sets no target for it: it is what the backfill's "last days over first days"
+figure is made of, measured alone.
 
 The second is the table of the daily schedule: a year of one commit a day, each of the
 day and the default ANALYTICS_LATE_DAYS before it. It counts the manifests the year
@@ -30,14 +31,18 @@ import pyarrow as pa
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 
 from bench.report import RESULTS_FILE, Row, heading, publish, target_table
-from warehouse.lakehouse import Lakehouse, open_lakehouse
-from warehouse.settings import DEFAULT_LATE_DAYS
+from pipelines.configuration import CodeLocationSettings
+from warehouse.storage.catalog import Lakehouse
+from warehouse.storage.reading import listing
+from warehouse.storage.writing import StagedPartition, commit_partitions, stage_partition
 from warehouse.tables import EVENT_COUNTS
 
 COMMITS_PER_FIGURE = 10
 FIRST_DAY = dt.date(2025, 1, 1)
 DAYS_WRITTEN = 30  # the commits cycle over a month's partitions, as re-runs do
 LISTINGS = 7
+# the schedule's late window at its default (ANALYTICS_LATE_DAYS unset)
+DEFAULT_LATE_DAYS = CodeLocationSettings().late_days
 
 
 def one_row(lakehouse: Lakehouse, day: dt.date) -> pa.Table:
@@ -46,16 +51,21 @@ def one_row(lakehouse: Lakehouse, day: dt.date) -> pa.Table:
     return pa.Table.from_pylist([row], schema=schema)
 
 
+def staged(lakehouse: Lakehouse, day: dt.date, rows: pa.Table) -> StagedPartition:
+    """The day's rows staged in a data file of their own, with no settings recorded."""
+    return stage_partition(lakehouse, EVENT_COUNTS, day, rows, {})
+
+
 def commit_seconds(snapshot_counts: Sequence[int]) -> dict[int, float]:
     """Median seconds of a one-day commit once the table holds each count of snapshots."""
     with tempfile.TemporaryDirectory(prefix="bench-commits-") as scratch:
-        lakehouse = open_lakehouse(f"{scratch}/warehouse", f"sqlite:///{scratch}/catalog.db")
+        lakehouse = Lakehouse(f"{scratch}/warehouse", f"sqlite:///{scratch}/catalog.db")
         timings: list[float] = []
         for commit in range(max(snapshot_counts) + COMMITS_PER_FIGURE):
             day = FIRST_DAY + dt.timedelta(days=commit % DAYS_WRITTEN)
             rows = one_row(lakehouse, day)
             started = time.perf_counter()
-            lakehouse.replace_partition(EVENT_COUNTS, day, rows)
+            commit_partitions(lakehouse, EVENT_COUNTS, [staged(lakehouse, day, rows)], {})
             timings.append(time.perf_counter() - started)
     return {
         held: statistics.median(timings[held : held + COMMITS_PER_FIGURE])
@@ -85,12 +95,9 @@ def daily_table(days: int) -> DailyTable:
                 FIRST_DAY + dt.timedelta(days=today - back)
                 for back in range(min(today, DEFAULT_LATE_DAYS), -1, -1)
             ]
-            staged = [
-                lakehouse.stage_partition(EVENT_COUNTS, day, one_row(lakehouse, day))
-                for day in replaced
-            ]
+            days_staged = [staged(lakehouse, day, one_row(lakehouse, day)) for day in replaced]
             started = time.perf_counter()
-            lakehouse.commit_partitions(EVENT_COUNTS, staged)
+            commit_partitions(lakehouse, EVENT_COUNTS, days_staged, {})
             timings.append(time.perf_counter() - started)
         table = lakehouse.table(EVENT_COUNTS)
         snapshot = table.current_snapshot()
@@ -100,7 +107,7 @@ def daily_table(days: int) -> DailyTable:
             fresh = Lakehouse(location, catalog)
             fresh.table(EVENT_COUNTS)  # the catalog and the table loaded, as a step has them
             started = time.perf_counter()
-            fresh.listing(EVENT_COUNTS)
+            listing(fresh, EVENT_COUNTS)
             listings.append(time.perf_counter() - started)
     month = min(DAYS_WRITTEN, days)
     return DailyTable(

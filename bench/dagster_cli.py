@@ -25,7 +25,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WAREHOUSE_MODULE = "pipelines.definitions"
 FLOOR_MODULE = "bench.floor_definitions"
 INSTANCE_SETTINGS = PROJECT_ROOT / "deploy" / "dagster.yaml"
-# the project's own packages: their import time is the code location building its assets
+# the project's own packages: their import time is the code location's own modules'
 PROJECT_PACKAGES = frozenset({"pipelines", "assets", "warehouse", "bench"})
 
 
@@ -49,8 +49,8 @@ class CliRun:
 class ImportProfile:
     """Where a code location's load goes, from `python -X importtime` and a clock."""
 
-    imports: float  # seconds to import the module (its body builds the definitions)
-    resolution: float  # seconds for the repository, the selection and the implicit job
+    imports: float  # seconds to import the module
+    resolution: float  # seconds for the definitions, the repository, selection and job
     packages: dict[str, float]  # top-level package: self seconds of its modules' imports
 
 
@@ -66,12 +66,18 @@ def wait_for(process: subprocess.Popen[bytes], log: Path) -> int:
 
 
 def peak_rss_of(command: Sequence[str], log: Path) -> int:
-    """Peak RSS in bytes of `command`, run from the project root with its output in `log`."""
+    """Peak RSS in bytes of `command`, run in the folder of `log` (with the worktree on the
+    path) with its output there."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(_worktree_first())}
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, stdout=output, stderr=subprocess.STDOUT
+            command, cwd=log.parent, env=environment, stdout=output, stderr=subprocess.STDOUT
         )
     return wait_for(process, log)
+
+
+def _worktree_first() -> list[str]:
+    return [str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
 
 
 def _command() -> list[str]:
@@ -84,7 +90,9 @@ class DagsterCli:
 
     `settings` are the ANALYTICS_* variables of the warehouse (the source, the warehouse
     folder, the first partition); any others of this process are left out, and the
-    worktree comes first on the path so it is its code that runs.
+    worktree comes first on the path so it is its code that runs. Commands run in the
+    instance folder: the project root's `.env` (a developer's demo settings) would
+    override these settings.
     """
 
     def __init__(self, home: Path, settings: Mapping[str, str], logs: Path) -> None:
@@ -95,12 +103,11 @@ class DagsterCli:
             for name, value in os.environ.items()
             if not name.startswith("ANALYTICS_") and name != "DAGSTER_HOME"
         }
-        path = [str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
         self.environment = {
             **environment,
             **settings,
             "DAGSTER_HOME": str(home),
-            "PYTHONPATH": os.pathsep.join(path),
+            "PYTHONPATH": os.pathsep.join(_worktree_first()),
         }
         self._runs = 0
         home.mkdir(parents=True, exist_ok=True)
@@ -147,7 +154,7 @@ class DagsterCli:
         """Imports and resolution of the code location, as the command does them, in a child."""
         done = subprocess.run(
             [sys.executable, "-X", "importtime", "-c", _PROFILE_SCRIPT, module],
-            cwd=PROJECT_ROOT,
+            cwd=self.home,
             env=self.environment,
             capture_output=True,
             text=True,
@@ -172,7 +179,7 @@ class DagsterCli:
         with log.open("wb") as output:
             process = subprocess.Popen(
                 [*command, *partition],
-                cwd=PROJECT_ROOT,
+                cwd=self.home,
                 env=self.environment,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -209,15 +216,18 @@ class DagsterCli:
 
 
 # What `dagster asset materialize -m MODULE --select '*'` does before its run starts: import
-# the module (its body builds the definitions), then resolve the repository, the selection
-# and the implicit asset job. Prints the two clocks as JSON; -X importtime writes stderr.
+# the module, then load its definitions (a `@definitions` function, as the warehouse's, is
+# called: it reads the configuration and builds them; a module-level `Definitions`, as the
+# floor's, was built by the import), resolve the repository, the selection and the
+# implicit asset job. Prints the two clocks as JSON; -X importtime writes stderr.
 _PROFILE_SCRIPT = """
 import importlib, json, sys, time
 started = time.perf_counter()
 module = importlib.import_module(sys.argv[1])
 imported = time.perf_counter()
-from dagster import AssetSelection
-repository = module.defs.get_repository_def()
+from dagster import AssetSelection, Definitions
+loaded = module.defs if isinstance(module.defs, Definitions) else module.defs()
+repository = loaded.get_repository_def()
 keys = AssetSelection.from_coercible(["*"]).resolve(repository.asset_graph)
 repository.get_implicit_job_def_for_assets(keys)
 resolved = time.perf_counter()

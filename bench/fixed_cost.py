@@ -147,7 +147,7 @@ def profile_table(days: CliDays) -> str:
     libraries = [name for name, _ in project_and_libraries(load.packages, TOP_LIBRARIES)[1:-1]]
     packages, floor_packages = _packages(load, libraries), _packages(floor_load, libraries)
     notes = {
-        "project modules": "pipelines, assets, warehouse: their bodies build the definitions",
+        "project modules": "pipelines, assets, warehouse: the code location's own modules",
         "other modules": "every other package",
     }
     runs = (empty, day, floor)
@@ -173,7 +173,7 @@ def profile_table(days: CliDays) -> str:
         _line(
             "loading the definitions",
             [load.resolution, None, floor_load.resolution],
-            "repository, selection '*' and implicit asset job, after the imports",
+            "the warehouse's @definitions call, repository, selection '*', implicit asset job",
         ),
         _line(
             "before the run, besides loading",

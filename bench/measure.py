@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 
 import psycopg
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance, Definitions, materialize
 
 from assets.partitions import partition_range_tags
-from assets.resources import SourceDatabase, Warehouse
+from assets.resources import LakehouseResource, SourceResource
 from bench.dagster_cli import peak_rss_of
-from pipelines.definitions import defs
-from warehouse.settings import default_catalog_uri
+from pipelines.configuration import Configuration, load_configuration
+from pipelines.definitions import build_definitions
 from warehouse.source import (
     extract_events_for_day,
     quoted_table,
@@ -29,6 +29,8 @@ from warehouse.source import (
     utc_day_window,
 )
 from warehouse.sql_files import load_sql
+from warehouse.storage.reading import listing
+from warehouse.storage.writing import commit_partitions, stage_partition
 from warehouse.tables import EVENTS
 
 # Dagster's console logger writes every step event; the benchmark prints only its table.
@@ -63,34 +65,44 @@ def copy_limit(dsn: str, qualified_table: str, day: dt.date) -> float:
     return time.perf_counter() - started
 
 
-def local_warehouse(folder: Path) -> Warehouse:
-    """The warehouse resource of a local warehouse in `folder`, with its SQLite catalog."""
+@functools.cache
+def default_configuration() -> Configuration:
+    """Every setting at its default: the runs get their source and warehouse as resources."""
+    return load_configuration({})
+
+
+@functools.cache
+def warehouse_definitions() -> Definitions:
+    """The code location the runs are built from, as `pipelines.definitions` loads it."""
+    return build_definitions(default_configuration())
+
+
+def local_warehouse(folder: Path) -> LakehouseResource:
+    """The lakehouse resource of a local warehouse in `folder`, with its SQLite catalog."""
     location = str(folder)
-    return Warehouse(
-        location=location, catalog_uri=default_catalog_uri(location), local_dir=location
-    )
+    return LakehouseResource(location=location, local_dir=location)
 
 
 def extraction(dsn: str, qualified_table: str, day: dt.date) -> tuple[float, int, int]:
     """Seconds to extract the day and commit it as its `events` partition, with its rows and bytes.
 
     The same two steps as the events asset (`extract_events_for_day` streaming into
-    `Lakehouse.stage_partition`, then `commit_partitions`) into a fresh warehouse, without
+    `stage_partition`, then `commit_partitions`) into a fresh warehouse, without
     Dagster and the audits.
     """
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as folder:
-        lakehouse = local_warehouse(Path(folder)).lakehouse()
+        lakehouse = local_warehouse(Path(folder)).open()
         lakehouse.table(EVENTS)  # the catalog and the empty table, as a daily run finds them
         started = time.perf_counter()
         extracted = extract_events_for_day(
             dsn,
             qualified_table,
             day,
-            write=functools.partial(lakehouse.stage_partition, EVENTS, day),
+            write=functools.partial(stage_partition, lakehouse, EVENTS, day, record={}),
         )
-        lakehouse.commit_partitions(EVENTS, [extracted.rows])
+        commit_partitions(lakehouse, EVENTS, [extracted.rows], {})
         seconds = time.perf_counter() - started
-        files = lakehouse.data_files(EVENTS, day, day)
+        files = listing(lakehouse, EVENTS, day, day).data_files
         size = sum(Path(path.removeprefix("file://")).stat().st_size for path in files)
         return seconds, extracted.rows.num_rows, size
 
@@ -104,9 +116,11 @@ def pipeline_run(
     Dagster UI launches it for assets with `BackfillPolicy.single_run()`.
     """
     instance = DagsterInstance.ephemeral()
+    defs = warehouse_definitions()
     resources = {
-        "source": SourceDatabase(dsn=dsn, table=qualified_table),
-        "warehouse": local_warehouse(warehouse_dir),
+        **default_configuration().resources(),
+        "source": SourceResource(dsn=dsn, table=qualified_table),
+        "lakehouse": local_warehouse(warehouse_dir),
     }
     if first_day == last_day:
         selection = {"partition_key": first_day.isoformat()}

@@ -42,8 +42,8 @@ from bench.report import (
     table,
     verdict,
 )
-from pipelines.demo import local_or_embedded_postgres
 from warehouse.demo_events import create_events_table, seed_demo_events
+from warehouse.embedded_postgres import local_or_embedded_postgres
 
 FIRST_DAY = dt.date(2025, 3, 3)
 SCALING_SIZES = (100_000, 1_000_000, 3_000_000)

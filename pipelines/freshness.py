@@ -23,16 +23,14 @@ from dagster import (
     build_time_partition_freshness_checks,
 )
 
-from warehouse.settings import Settings
-
 
 def build_freshness_checks(
-    settings: Settings, assets: Sequence[AssetsDefinition]
+    deadline_cron: str, assets: Sequence[AssetsDefinition]
 ) -> Sequence[AssetChecksDefinition]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SupersessionWarning)
         return build_time_partition_freshness_checks(
-            assets=assets, deadline_cron=settings.freshness_cron, timezone="UTC"
+            assets=assets, deadline_cron=deadline_cron, timezone="UTC"
         )
 
 

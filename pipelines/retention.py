@@ -21,7 +21,7 @@ from dagster import (
     op,
 )
 
-from assets.resources import PruneDatabase, Warehouse
+from assets.resources import LakehouseResource, PruneDatabase, RetentionResource
 from warehouse.retention import (
     delete_files,
     expire_snapshots,
@@ -31,7 +31,7 @@ from warehouse.retention import (
     reconcile_day,
     source_days_before,
 )
-from warehouse.settings import Settings
+from warehouse.storage.writing import delete_partitions
 from warehouse.tables import EVENTS
 from warehouse.views import publish_views
 
@@ -46,24 +46,27 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def build_retention_jobs(settings: Settings) -> list[JobDefinition]:
-    """The retention jobs, with their keeps read from the settings."""
+def build_retention_jobs() -> list[JobDefinition]:
+    """The retention jobs; their keeps are the `retention` resource's."""
 
     @op
     def delete_expired_lake_partitions(
-        context: OpExecutionContext, config: RetentionConfig, warehouse: Warehouse
+        context: OpExecutionContext,
+        config: RetentionConfig,
+        lakehouse: LakehouseResource,
+        retention: RetentionResource,
     ) -> Output[list[str]]:
-        keep_days = settings.raw_retention_days
-        lakehouse = warehouse.lakehouse()
-        expired = expired_lake_days(lakehouse, _now().date(), keep_days)
+        keep_days = retention.raw_days
+        warehouse = lakehouse.open()
+        expired = expired_lake_days(warehouse, _now().date(), keep_days)
         days = [day.isoformat() for day in expired]
         verb = "Would delete" if config.dry_run else "Deleting"
         context.log.info(
             f"{verb} {len(days)} raw lake partitions older than {keep_days} days: {days}"
         )
         if not config.dry_run and expired:
-            lakehouse.delete_partitions(EVENTS, expired)
-            publish_views(lakehouse, warehouse.local_path)
+            delete_partitions(warehouse, EVENTS, expired)
+            publish_views(warehouse, lakehouse.local_path, [EVENTS])
         return Output(
             days,
             metadata={
@@ -76,17 +79,20 @@ def build_retention_jobs(settings: Settings) -> list[JobDefinition]:
 
     @op
     def expire_old_snapshots(
-        context: OpExecutionContext, config: RetentionConfig, warehouse: Warehouse
+        context: OpExecutionContext,
+        config: RetentionConfig,
+        lakehouse: LakehouseResource,
+        retention: RetentionResource,
     ) -> Output[int]:
-        keep_days = settings.snapshot_retention_days
-        lakehouse = warehouse.lakehouse()
+        keep_days = retention.snapshot_days
+        warehouse = lakehouse.open()
         now = _now()
-        expired = {} if config.dry_run else expire_snapshots(lakehouse, now, keep_days)
-        orphans = orphan_files(lakehouse, now)
+        expired = {} if config.dry_run else expire_snapshots(warehouse, now, keep_days)
+        orphans = orphan_files(warehouse, now)
         verb = "Would delete" if config.dry_run else "Deleting"
         context.log.info(f"{verb} {len(orphans)} files no snapshot references")
         if not config.dry_run:
-            delete_files(lakehouse, orphans)
+            delete_files(warehouse, orphans)
         return Output(
             len(orphans),
             metadata={
@@ -102,7 +108,8 @@ def build_retention_jobs(settings: Settings) -> list[JobDefinition]:
         context: OpExecutionContext,
         config: RetentionConfig,
         prune_database: PruneDatabase,
-        warehouse: Warehouse,
+        lakehouse: LakehouseResource,
+        retention: RetentionResource,
     ) -> Output[dict[str, int]]:
         """Prunes day by day, oldest first; fails at the end if any day refused to reconcile.
 
@@ -110,7 +117,8 @@ def build_retention_jobs(settings: Settings) -> list[JobDefinition]:
         pruned: re-extracting it would shrink the lake (the shrink guard refuses), so
         those late rows are reported and left in the source, and the job does not fail.
         """
-        if not prune_database.dsn:
+        dsn = prune_database.conninfo
+        if not dsn:
             raise Failure(
                 description=(
                     "ANALYTICS_PRUNE_DSN is not set: prune_source is off until it names a role "
@@ -118,14 +126,14 @@ def build_retention_jobs(settings: Settings) -> list[JobDefinition]:
                 ),
                 allow_retries=False,
             )
-        keep_days = settings.source_retention_days
-        lakehouse = warehouse.lakehouse()
+        keep_days = retention.source_days
+        warehouse = lakehouse.open()
         cutoff = _now().date() - dt.timedelta(days=keep_days)
         pruned: dict[str, int] = {}
         refused: dict[str, dict[str, int | None]] = {}
         late_after_prune: dict[str, dict[str, int | None]] = {}
-        for day in source_days_before(prune_database.dsn, prune_database.table, cutoff):
-            counts = reconcile_day(prune_database.dsn, prune_database.table, lakehouse, day)
+        for day in source_days_before(dsn, prune_database.table, cutoff):
+            counts = reconcile_day(dsn, prune_database.table, warehouse, day)
             if counts.source_rows == 0:
                 continue
             if counts.lake_rows is not None and counts.source_rows < counts.lake_rows:
@@ -152,7 +160,7 @@ def build_retention_jobs(settings: Settings) -> list[JobDefinition]:
             if config.dry_run:
                 deleted = counts.source_rows
             else:
-                deleted = prune_source_day(prune_database.dsn, prune_database.table, lakehouse, day)
+                deleted = prune_source_day(dsn, prune_database.table, warehouse, day)
             verb = "would delete" if config.dry_run else "deleted"
             context.log.info(f"{day}: {verb} {deleted} rows")
             pruned[day.isoformat()] = deleted

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # Dagster does not export the type define_asset_job returns
     from dagster._core.definitions.unresolved_asset_job_definition import (
         UnresolvedAssetJobDefinition,
     )
-from warehouse.settings import Settings
+from pipelines.configuration import CodeLocationSettings
 
 
 def build_daily_job() -> UnresolvedAssetJobDefinition:
@@ -58,7 +58,7 @@ def scheduled_days(
 
 
 def build_daily_schedule(
-    settings: Settings, daily_job: UnresolvedAssetJobDefinition
+    settings: CodeLocationSettings, daily_job: UnresolvedAssetJobDefinition
 ) -> ScheduleDefinition:
     """The schedule, with its cron and late window read from the settings."""
 

@@ -1,7 +1,7 @@
 """Write, audit, publish: the checks a day's rows must pass before they are committed.
 
 A day of a table is computed into an Arrow table, audited here, and only then replaces
-its partition (`Lakehouse.replace_partition`). A blocking audit that fails raises
+its partition (`warehouse/storage/writing.py`). A blocking audit that fails raises
 `AuditFailed`: nothing of that day is committed, the previously published version stays
 visible, and the run stops there, so days before it stay published and the days after
 it as they were.
@@ -28,18 +28,21 @@ from warehouse.tables import TableSpec
 KEY_CHECK = "key_is_unique"
 COUNTS_CHECK = "counts_are_non_negative"
 INVALID_SHARE_CHECK = "invalid_share_below_threshold"
+PRICED_SHARE_CHECK = "priced_token_share_above_threshold"
 RECONCILIATION_CHECK = "lake_rows_match_source"
 SHRINK_CHECK = "lake_never_shrinks"
 
 
 @dataclass(frozen=True)
 class Audit:
-    """One check of one day's rows; `details` are JSON-able values for the Dagster UI."""
+    """One check of one day's rows; `details` are JSON-able values for the Dagster UI, and
+    `failure` the sentence a failed check stops the run with, when it has its own."""
 
     check: str
     day: dt.date
     passed: bool
     details: dict[str, Any] = field(default_factory=dict)
+    failure: str | None = None
 
 
 class AuditFailed(RuntimeError):
@@ -47,9 +50,12 @@ class AuditFailed(RuntimeError):
 
     def __init__(self, spec: TableSpec, audit: Audit) -> None:
         details = ", ".join(f"{name} {value}" for name, value in audit.details.items())
+        reason = (
+            audit.failure
+            or f"{spec.name} for {audit.day}: blocking check {audit.check} failed ({details})"
+        )
         super().__init__(
-            f"{spec.name} for {audit.day}: blocking check {audit.check} failed ({details}); "
-            "the day was not published and its previous version stays visible"
+            f"{reason}; the day was not published and its previous version stays visible"
         )
         self.audit = audit
 
@@ -144,3 +150,23 @@ def invalid_shares(
         if share > max_invalid_share
     ]
     return (float(shares[0][4]) if shares else 0.0), over
+
+
+def priced_shares(
+    connection: duckdb.DuckDBPyConnection, min_priced_share: float
+) -> tuple[float | None, list[dict[str, Any]]]:
+    """The lowest share of a day's valid tokens that had a price, and the days under
+    `min_priced_share` (cost coverage: non-blocking, a price list is the team's to
+    complete). Reads the `model_usage` view of `connection`; None: no tokens at all."""
+    shares = connection.execute(load_sql("checks/rank_priced_shares")).fetchall()
+    under = [
+        {
+            "date": date.isoformat(),
+            "tokens": int(tokens),
+            "priced_tokens": int(priced),
+            "share": share,
+        }
+        for date, tokens, priced, share in shares
+        if share < min_priced_share
+    ]
+    return (float(shares[0][3]) if shares else None), under

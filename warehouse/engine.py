@@ -38,7 +38,8 @@ def compute_connection(setup: str = "", **config: Any) -> duckdb.DuckDBPyConnect
     settings = {
         "memory_limit": COMPUTE_MEMORY_LIMIT,
         "temp_directory": str(SPILL_DIRECTORY),
-        "arrow_lossless_conversion": True,
+        # UUIDs leave as text, the type the Iceberg tables store them in
+        "arrow_lossless_conversion": False,
         **config,
     }
     key = (setup, tuple(sorted(settings.items())))

@@ -19,9 +19,18 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
-from warehouse.lakehouse import NAMESPACE, Lakehouse
-from warehouse.settings import ConfigurationError, is_s3, parse_date
-from warehouse.tables import DATA_QUALITY, EVENTS, LAKE_TABLES, MODEL_PRICES, TableSpec
+import duckdb
+
+from warehouse.settings import ConfigurationError, checked_date
+from warehouse.storage.catalog import Lakehouse, is_s3
+from warehouse.tables import (
+    DAILY_METRICS,
+    DATA_QUALITY,
+    EVENTS,
+    LAKE_TABLES,
+    MODEL_PRICES,
+    TableSpec,
+)
 from warehouse.views import connect
 
 
@@ -88,7 +97,7 @@ class ExportRequest:
 
 def _date(text: str, what: str) -> dt.date:
     try:
-        return parse_date(text, what)
+        return checked_date(text, what)
     except ConfigurationError as error:
         raise ExportError(str(error), ExitCode.BAD_INPUT) from None
 
@@ -183,11 +192,37 @@ def atomic_path(final_path: Path) -> Iterator[Path]:
 
 def _require_warehouse(lakehouse: Lakehouse) -> None:
     local_missing = not is_s3(lakehouse.location) and not Path(lakehouse.location).is_dir()
-    if local_missing or not lakehouse.catalog.table_exists((NAMESPACE, EVENTS.name)):
+    if local_missing or not lakehouse.exists(EVENTS):
         raise ExportError(
             f"no warehouse at {lakehouse.location} (no analytics tables in its catalog): "
             "materialise it first or set ANALYTICS_WAREHOUSE_DIR",
             ExitCode.WAREHOUSE_MISSING,
+        )
+
+
+def _require_history(lakehouse: Lakehouse, request: ExportRequest, now: dt.datetime) -> None:
+    """Refuses an `--as-of` the tables cannot answer: in the future, or before the first
+    snapshot of the table exported (of daily_metrics, which every macro reads)."""
+    if request.as_of is None:
+        return
+    if request.as_of > now:
+        raise ExportError(
+            f"--as-of {request.as_of:%Y-%m-%dT%H:%M} is in the future: it is "
+            f"{now:%Y-%m-%dT%H:%M} UTC now",
+            ExitCode.BAD_INPUT,
+        )
+    views = {spec.name: spec for spec in VIEW_DATE_COLUMNS}
+    spec = views.get(request.table, DAILY_METRICS)
+    snapshots = lakehouse.table(spec).snapshots()
+    if not snapshots:
+        raise ExportError(f"--as-of: {spec.name} has no snapshot yet", ExitCode.BAD_INPUT)
+    first = dt.datetime.fromtimestamp(min(s.timestamp_ms for s in snapshots) / 1000, dt.UTC)
+    if request.as_of < first:
+        raise ExportError(
+            f"--as-of {request.as_of:%Y-%m-%dT%H:%M} is before {spec.name}'s first snapshot, "
+            f"{first:%Y-%m-%dT%H:%M:%S} UTC: time travel reaches that far back at most (and "
+            "no further than ANALYTICS_SNAPSHOT_RETENTION_DAYS)",
+            ExitCode.BAD_INPUT,
         )
 
 
@@ -201,6 +236,7 @@ def export(request: ExportRequest) -> int:
             ExitCode.BAD_INPUT,
         )
     _require_warehouse(request.lakehouse)
+    _require_history(request.lakehouse, request, dt.datetime.now(dt.UTC))
     if request.output.exists() and not request.force:
         raise ExportError(
             f"{request.output} already exists; pass --force to replace it", ExitCode.OUTPUT_EXISTS
@@ -210,8 +246,15 @@ def export(request: ExportRequest) -> int:
         atomic_path(request.output) as temporary,
     ):
         connection.execute(f"set enable_progress_bar = {str(request.progress).lower()}")
-        result = connection.execute(
-            f"copy ({query}) to $destination ({COPY_OPTIONS[file_format]})",
-            {**parameters, "destination": str(temporary)},
-        ).fetchone()
+        try:
+            result = connection.execute(
+                f"copy ({query}) to $destination ({COPY_OPTIONS[file_format]})",
+                {**parameters, "destination": str(temporary)},
+            ).fetchone()
+        except duckdb.InvalidInputException as error:
+            # a macro's refusal (an incomplete range) or a bad argument: DuckDB's sentence
+            raise ExportError(
+                str(error).removeprefix("Invalid Input Error: ").splitlines()[0],
+                ExitCode.BAD_INPUT,
+            ) from None
     return int(result[0]) if result else 0

@@ -13,11 +13,13 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse.lakehouse import Lakehouse
+from warehouse.completeness import complete_runs
 from warehouse.sql_files import load_sql
+from warehouse.storage.reading import NO_FILES, view_select
 from warehouse.tables import (
     AGENT_METRICS,
     DAILY_ACTIVE_USERS,
@@ -27,27 +29,34 @@ from warehouse.tables import (
     TOP_AGENTS,
     TableSpec,
 )
-from warehouse.views import connect
 
 
 @dataclass(frozen=True)
 class Insight:
-    """An insight table, the daily tables its SQL reads, and how many days of them, up to
-    and including its as-of date, one as-of date reads."""
+    """An insight table, the daily tables its SQL reads, the windows it is computed for,
+    and how many periods of a window one as-of date compares (the current one, or it and
+    the one before)."""
 
     spec: TableSpec
     reads: tuple[TableSpec, ...]
-    window_days: int
+    windows: tuple[int, ...]
+    periods: int
+
+    @property
+    def window_days(self) -> int:
+        """The days of daily tables, up to and including its as-of date, one date reads."""
+        return max(self.windows) * self.periods
 
 
 INSIGHTS = (
-    # a 30-day period against the 30 days before it
+    # 1, 7 and 30-day periods against the periods before them
     Insight(
         PERIOD_COMPARISON,
         (DAILY_METRICS, DAILY_ACTIVE_USERS, AGENT_METRICS, DAILY_MEASUREMENTS),
-        2 * 30,
+        windows=(1, 7, 30),
+        periods=2,
     ),
-    Insight(TOP_AGENTS, (AGENT_METRICS, DAILY_MEASUREMENTS), 30),
+    Insight(TOP_AGENTS, (AGENT_METRICS, DAILY_MEASUREMENTS), windows=(30,), periods=1),
 )
 # The longest lookback of an insight: the days before an as-of date it reads.
 LOOKBACK_DAYS = max(insight.window_days for insight in INSIGHTS) - 1
@@ -65,31 +74,49 @@ def as_of_chunks(
         yield ordered[start : start + size]
 
 
-def compute_insight_partitions(
-    lakehouse: Lakehouse, insight: Insight, as_of_dates: list[dt.date]
-) -> Iterator[tuple[dt.date, pa.Table]]:
-    """Runs `sql/insights/<table>.sql` per chunk of as-of dates; yields each date's rows.
-
-    The computation reads the lakehouse through the same views and macros analysts use,
-    so the published tables and the macros agree by construction. Only the tables the
-    insight reads are listed, and only their windows' days: every table listed is a
-    catalog load whose metadata grows with the table's history.
-    """
-    for chunk in as_of_chunks(as_of_dates):
-        computed = _compute_chunk(lakehouse, insight, chunk[0], chunk[-1])
-        for as_of_date in chunk:
-            yield as_of_date, computed.filter(pc.equal(computed["as_of_date"], as_of_date))
-
-
-def _compute_chunk(
-    lakehouse: Lakehouse, insight: Insight, first: dt.date, last: dt.date
-) -> pa.Table:
-    window_start = first - dt.timedelta(days=insight.window_days - 1)
+def compute_insight(
+    connection: duckdb.DuckDBPyConnection, insight: Insight, first: dt.date, last: dt.date
+) -> dict[dt.date, pa.Table]:
+    """The rows of each as-of date of [first, last] that has at least one window whose
+    periods are complete (docs/contract.md, section 10), from `sql/insights/<table>.sql`
+    over the daily tables of `connection` (an `analytics_connection`): through the same
+    macros analysts use, so the published tables and the macros agree by construction.
+    A window is computed only for the as-of dates whose periods are all complete; a date
+    with none is left out (it stays as it was published, if it was)."""
     spec = insight.spec
-    with connect(
-        lakehouse, window_start, last, tables=insight.reads, uuids_as_arrow_uuid=True
-    ) as connection:
-        return connection.sql(
-            f"{load_sql(f'insights/{spec.name}')} order by {', '.join(spec.key)}",
-            params={"first_as_of": first, "last_as_of": last},
-        ).to_arrow_table()
+    statement = f"{load_sql(f'insights/{spec.name}')} order by {', '.join(spec.key)}"
+    parts: list[pa.Table] = []
+    computed: set[dt.date] = set()
+    for window in insight.windows:
+        for run_first, run_last in complete_runs(connection, first, last, window * insight.periods):
+            parts.append(
+                connection.sql(
+                    statement,
+                    params={
+                        "first_as_of": run_first,
+                        "last_as_of": run_last,
+                        "window_days": window,
+                    },
+                ).to_arrow_table()
+            )
+            computed |= set(days_between(run_first, run_last))
+    rows = (
+        pa.concat_tables(parts)
+        if parts
+        else connection.sql(view_select(spec, NO_FILES)).to_arrow_table()
+    )
+    return {as_of_date: rows_of(rows, as_of_date) for as_of_date in sorted(computed)}
+
+
+def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def rows_of(computed: pa.Table, as_of_date: dt.date) -> pa.Table:
+    """The rows of one as-of date of a chunk's result."""
+    return computed.filter(pc.equal(computed["as_of_date"], as_of_date))
+
+
+def lookback_start(insight: Insight, first_as_of: dt.date) -> dt.date:
+    """The first day of the daily tables the as-of dates from `first_as_of` on read."""
+    return first_as_of - dt.timedelta(days=insight.window_days - 1)

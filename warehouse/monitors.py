@@ -1,4 +1,4 @@
-"""Monitors (metrics.md, section 9): anomalies of each organisation's daily metrics, and
+"""Monitors (docs/contract.md, section 9): anomalies of each organisation's daily metrics, and
 their alerts to a webhook.
 
 An anomaly is posted at most once: `alerts_sent` (an Iceberg table of the warehouse)
@@ -26,28 +26,33 @@ import duckdb
 import pyarrow as pa
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 
+from warehouse.completeness import incomplete_utc_days
 from warehouse.engine import compute_connection
-from warehouse.lakehouse import Lakehouse
 from warehouse.sql_files import load_sql
-from warehouse.tables import ALERTS_SENT, DAILY_METRICS, METRIC_ANOMALIES
+from warehouse.storage.catalog import Lakehouse
+from warehouse.storage.reading import register_tables
+from warehouse.tables import ALERTS_SENT, METRIC_ANOMALIES
 
 BASELINE_DAYS = 28
 ALERT_TIMEOUT_SECONDS = 10
 
 
-def score_day(connection: duckdb.DuckDBPyConnection, day: dt.date, threshold: float) -> pa.Table:
-    """`sql/monitors/metric_anomalies.sql` over the `daily_metrics` relation of `connection`."""
+def score_day(
+    connection: duckdb.DuckDBPyConnection, day: dt.date, threshold: float
+) -> pa.Table | None:
+    """`sql/monitors/metric_anomalies.sql` over the `daily_metrics` relation of `connection`
+    (an `analytics_connection`); None when the day is not complete, which is never scored
+    (docs/contract.md, section 10)."""
+    if incomplete_utc_days(connection, day, day):
+        return None
     return connection.sql(
         load_sql("monitors/metric_anomalies"), params={"day": day, "threshold": threshold}
     ).to_arrow_table()
 
 
-def compute_anomalies(lakehouse: Lakehouse, day: dt.date, threshold: float) -> pa.Table:
-    """The anomalies of `day`, read from the daily_metrics partitions `day - 28 .. day`."""
-    with compute_connection() as connection:
-        first = day - dt.timedelta(days=BASELINE_DAYS)
-        lakehouse.register(connection, first, day, tables=[DAILY_METRICS])
-        return score_day(connection, day, threshold)
+def baseline_start(day: dt.date) -> dt.date:
+    """The first daily_metrics partition the anomalies of `day` read."""
+    return day - dt.timedelta(days=BASELINE_DAYS)
 
 
 def alert_window(today: dt.date, alert_days: int) -> tuple[dt.date, dt.date]:
@@ -58,7 +63,7 @@ def alert_window(today: dt.date, alert_days: int) -> tuple[dt.date, dt.date]:
 def pending_alerts(lakehouse: Lakehouse, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
     """Anomalies of [first, last] that `alerts_sent` does not hold, oldest first."""
     with compute_connection() as connection:
-        lakehouse.register(connection, first, last, tables=[METRIC_ANOMALIES, ALERTS_SENT])
+        register_tables(lakehouse, connection, [METRIC_ANOMALIES, ALERTS_SENT], first, last)
         cursor = connection.execute(
             """
             select anomaly.*
@@ -119,7 +124,7 @@ def record_sent(lakehouse: Lakehouse, anomaly: dict[str, Any], sent_at: dt.datet
     table = lakehouse.table(ALERTS_SENT)
     schema = schema_to_pyarrow(table.schema(), include_field_ids=False)
     row = {
-        "organization_id": anomaly["organization_id"].bytes,
+        "organization_id": str(anomaly["organization_id"]),
         "date": anomaly["date"],
         "metric": anomaly["metric"],
         "score": anomaly["score"],

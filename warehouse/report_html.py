@@ -1,20 +1,32 @@
 """Renders a report as one self-contained HTML page: inline CSS, charts as inline SVG.
 
-Charts are drawn here in Python rather than by a JavaScript library so a report opens
-offline, from a mail attachment or a file share, and prints as it looks on screen.
+The charts are drawn by matplotlib's SVG backend (no pyplot: a Figure per chart, safe in
+any thread), in Python rather than by a JavaScript library, so a report opens offline,
+from a mail attachment or a file share, and prints as it looks on screen. Their text
+stays text (`svg.fonttype: none`) in the page's font, and each chart is trimmed to what a
+browser needs (no XML prolog, metadata, groups' ids or whitespace; a tenth of a pixel of
+precision), about 1.5 KB a line chart.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
+import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from xml.etree import ElementTree
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup, escape
+from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 Row = dict[str, Any]
 
@@ -23,31 +35,74 @@ Row = dict[str, Any]
 class Report:
     """The rows of every section of one organisation's report on one as-of date.
 
-    `timezone` is the zone of the organisation's local days; `waiting` says that the
-    as-of date's own local day is not computed yet (it needs the next UTC day).
+    A report covers the organisation's latest complete window of local days in its zone
+    `timezone`, which ends on `last_day`: the as-of date itself, or the day before while
+    the as-of date's local day waits for the next UTC day (docs/contract.md, section 10).
+    `first_day` is the warehouse's first day (no data before it); `comparable` says whether
+    the window before lies inside the warehouse, so that a change is shown.
     """
 
     as_of_date: dt.date
+    last_day: dt.date
+    first_day: dt.date
     organization_id: str
     timezone: str
-    waiting: bool
+    comparable: bool
     cards: list[Row]
     days: list[Row]
     top_agents: list[Row]
     event_mix: list[Row]
     data_quality: list[Row]
     anomalies: list[Row]
+    cost_coverage: Row | None  # tokens, priced_tokens, priced_share over the UTC days
 
     @property
     def file_name(self) -> str:
         return f"{self.organization_id}.html"
 
+    @property
+    def window_first_day(self) -> dt.date:
+        return self.days[0]["date"]  # type: ignore[no-any-return]
+
+    @property
+    def pending(self) -> bool:
+        """Whether local days up to the as-of date are left out, not complete yet."""
+        return self.last_day < self.as_of_date
+
+    @property
+    def before_first_day(self) -> bool:
+        """Whether the window shows days before the warehouse's first day (no data)."""
+        return not all(day["within_warehouse"] for day in self.days)
+
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
 COLOURS = ("#2563eb", "#f97316", "#16a34a", "#9333ea")
-WIDTH, HEIGHT = 560, 190
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 26, 24
-UNIT_X = 12  # the unit is written up the left edge, beside the scale
+TEXT_COLOUR, UNIT_COLOUR, GRID_COLOUR = "#374151", "#6b7280", "#e5e7eb"
+FONT_SIZE = 11
+WIDTH, HEIGHT = 560, 190  # CSS pixels, a point of the figure each
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 26, 24  # a line chart's margins around its plot
+BAR_ROW, BAR_LABELS, BAR_VALUES = 22, 190, 80  # a bar's row; the labels' and values' room
+UNIT_GID = "unit"  # the text naming a chart's unit, class="unit" in the page
+_UNIT_TEXT = {
+    "fontsize": FONT_SIZE,
+    "fontstyle": "italic",
+    "color": UNIT_COLOUR,
+    "gid": UNIT_GID,
+    "parse_math": False,
+}
+# matplotlib reads the SVG settings from its global rcParams while printing: the lock
+# keeps two threads' charts from printing with each other's (or no) settings.
+_PRINTING = threading.Lock()
+_NO_METADATA = {"Creator": None, "Date": None, "Format": None, "Type": None}
+_SVG = "http://www.w3.org/2000/svg"
+_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+_GEOMETRY = ("d", "x", "y", "width", "height", "transform")
+_DECIMALS = re.compile(r"-?\d+\.\d+")
+_URL = re.compile(r"url\(#([^)]+)\)")
+_NO_ROTATION = re.compile(r"rotate\(-?0 [^)]*\)")
+_PATH_COMMAND = re.compile(r" ?([A-Za-z]) ?")
+# what templates/report.css.j2 gives every chart's text, left out of each
+_PAGE_TEXT_STYLE = {f"font-size: {FONT_SIZE}px", f"fill: {TEXT_COLOUR}", "text-anchor: start"}
 
 
 def number(value: float | None, unit: str = "") -> str:
@@ -97,14 +152,6 @@ _environment = Environment(
 )
 
 
-def _nice_ceiling(value: float) -> float:
-    """The smallest 1, 2 or 5 times a power of ten at or above `value`: a readable axis top."""
-    if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
-
-
 def axis_number(value: float) -> str:
     """A scale label: short enough for the axis, so millions read 1.5M and thousands 20k."""
     for divisor, suffix in ((1_000_000, "M"), (1_000, "k")):
@@ -118,19 +165,34 @@ def axis_usd(value: float) -> str:
     return f"${axis_number(value)}" if value >= 1 else usd(value)
 
 
-def _unit_label(unit: str, middle: float) -> str:
-    return (
-        f'<text x="{UNIT_X}" y="{middle:.1f}" class="unit" text-anchor="middle"'
-        f' transform="rotate(-90 {UNIT_X} {middle:.1f})">{escape(unit)}</text>'
-    )
+def scale_ticks(highest: float) -> list[float]:
+    """A zero-based scale of three ticks, the top at or above `highest`: 0, 1, 2 for 2;
+    0, 2, 4 for 2.1 to 4; 0, 2.5, 5 for 4.4; 0, 100k, 200k for 150k (matplotlib's
+    MaxNLocator in steps of 1, 2, 2.5 or 5 times a power of ten)."""
+    from matplotlib.ticker import MaxNLocator
+
+    locator = MaxNLocator(nbins=2, steps=[1, 2, 2.5, 5, 10])
+    return [float(tick) for tick in locator.tick_values(0, highest if highest > 0 else 1)]
 
 
-def _svg(title: str, height: int, body: list[str]) -> Markup:
-    return Markup(
-        f'<svg class="chart" role="img" aria-label="{escape(title)}" width="{WIDTH}"'
-        f' height="{height}" viewBox="0 0 {WIDTH} {height}" xmlns="http://www.w3.org/2000/svg">'
-        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
+def _figure(height: int) -> Figure:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(WIDTH / 72, height / 72), dpi=72)
+    figure.patch.set_visible(False)
+    return figure
+
+
+def _plot(figure: Figure, left: int, right: int, top: int, bottom: int) -> Axes:
+    """Axes within the figure's margins (pixels), without background, frame or tick marks."""
+    height = figure.get_figheight() * 72
+    axes = figure.add_axes(
+        (left / WIDTH, bottom / height, 1 - (left + right) / WIDTH, 1 - (top + bottom) / height)
     )
+    axes.patch.set_visible(False)
+    axes.spines[:].set_visible(False)
+    axes.tick_params(length=0, labelsize=FONT_SIZE, labelcolor=TEXT_COLOUR)
+    return axes
 
 
 def line_chart(
@@ -140,70 +202,174 @@ def line_chart(
     unit: str,
     scale: Callable[[float], str] = axis_number,
 ) -> Markup:
-    """One line per series over the days, its scale in `unit`; a NULL value leaves a gap."""
-    top = _nice_ceiling(max((v for values in series.values() for v in values if v), default=0))
-    plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    step = plot_width / max(len(days) - 1, 1)
+    """One line per series over the days, on a zero-based scale in `unit`; a NULL value
+    leaves a gap, and a lone day between gaps is a dot."""
+    import numpy as np
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
 
-    def point(index: int, value: float) -> tuple[float, float]:
-        return LEFT + index * step, TOP + plot_height * (1 - value / top)
-
-    body = []
-    for fraction in (0, 0.5, 1):
-        y = TOP + plot_height * (1 - fraction)
-        body.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        body.append(
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="y">{scale(top * fraction)}</text>'
-        )
-    body.append(_unit_label(unit, TOP + plot_height / 2))
-    anchors = {0: "start", len(days) // 2: "middle", len(days) - 1: "end"} if days else {}
-    for index, anchor in anchors.items():
-        body.append(
-            f'<text x="{LEFT + index * step:.1f}" y="{HEIGHT - 6}" text-anchor="{anchor}">'
-            f"{days[index]:%b %d}</text>"
-        )
+    figure = _figure(HEIGHT)
+    axes = _plot(figure, LEFT, RIGHT, TOP, BOTTOM)
+    ticks = scale_ticks(max((v for values in series.values() for v in values if v), default=0))
+    axes.set_ylim(0, ticks[-1])
+    axes.set_yticks(ticks)
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: scale(value)))
+    axes.grid(axis="y", color=GRID_COLOUR, linewidth=1, solid_capstyle="butt", clip_on=False)
+    axes.set_ylabel(unit, **_UNIT_TEXT)
+    axes.set_xlim(0, max(len(days) - 1, 1))
+    marks = sorted({0, len(days) // 2, len(days) - 1}) if days else []
+    axes.set_xticks(marks, [f"{days[index]:%b %d}" for index in marks])
+    # the first date starts at the plot's left edge and the last ends at its right one
+    alignments = ["left", *["center"] * (len(marks) - 2), "right"][: len(marks)]
+    for label, alignment in zip(axes.get_xticklabels(), alignments, strict=True):
+        label.set_horizontalalignment(alignment)
     for colour, values in zip(COLOURS, series.values(), strict=False):
-        segments: list[list[tuple[float, float]]] = [[]]
-        for index, value in enumerate(values):
-            if value is None:
-                segments.append([])
-            else:
-                segments[-1].append(point(index, value))
-        for segment in segments:
-            # a lone day between gaps has no line to draw, so it gets a dot
-            if len(segment) == 1:
-                ((x, y),) = segment
-                body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>')
-            elif segment:
-                points = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
-                body.append(f'<polyline points="{points}" stroke="{colour}"/>')
-    legend_x = LEFT
-    for colour, name in zip(COLOURS, series, strict=False):
-        body.append(f'<rect x="{legend_x}" y="6" width="10" height="10" fill="{colour}"/>')
-        body.append(f'<text x="{legend_x + 14}" y="15">{escape(name)}</text>')
-        legend_x += 24 + 7 * len(name)
-    return _svg(title, HEIGHT, body)
+        line = np.array([np.nan if value is None else value for value in values], dtype=float)
+        known = ~np.isnan(line)
+        beside = np.pad(known, 1)
+        lone = known & ~beside[:-2] & ~beside[2:]  # a NaN breaks matplotlib's line
+        dots = {"marker": "o", "markersize": 5, "markeredgewidth": 0, "markevery": list(lone)}
+        (drawn,) = axes.plot(
+            line,
+            color=colour,
+            linewidth=2,
+            solid_capstyle="butt",
+            solid_joinstyle="round",
+            **(dots if lone.any() else {}),
+        )
+        # clipped to the chart, not the plot: a line or dot on the top gridline shows whole
+        drawn.set_clip_box(figure.bbox)
+    legend = axes.legend(
+        handles=[
+            Patch(facecolor=colour, linewidth=0, label=name)
+            for colour, name in zip(COLOURS, series, strict=False)
+        ],
+        loc="lower left",
+        bbox_to_anchor=(0, 1),
+        ncols=max(len(series), 1),
+        frameon=False,
+        fontsize=FONT_SIZE,
+        labelcolor=TEXT_COLOUR,
+        borderaxespad=0.3,
+        borderpad=0,
+        handlelength=10 / FONT_SIZE,
+        handleheight=10 / FONT_SIZE,
+        handletextpad=0.4,
+        columnspacing=1.2,
+    )
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+    return _svg(figure, title)
 
 
 def bar_chart(title: str, items: Sequence[tuple[str, float]], unit: str) -> Markup:
-    """Horizontal bars, one per label, each with its value in `unit`; a note when none."""
-    row, label_width = 22, 190
-    height = (max(len(items), 1) + 1) * row + 8
-    top = max((value for _, value in items), default=0) or 1
+    """Horizontal bars, one per label, each with its value, on a zero-based scale in
+    `unit`; "none" when there is no item."""
+    height = (max(len(items), 1) + 1) * BAR_ROW + 8
+    figure = _figure(height)
     # the value axis is the bars' length: its unit heads the column of bars
-    body = [f'<text x="{label_width}" y="{row - 6}" class="unit">{escape(unit)}</text>']
-    if not items:
-        body.append(f'<text x="8" y="{2 * row - 6}">none</text>')
-    for index, (label, value) in enumerate(items, start=1):
-        y = 4 + index * row
-        width = (WIDTH - label_width - 80) * value / top
-        body.append(f'<text x="{label_width - 8}" y="{y + 15}" class="y">{escape(label)}</text>')
-        body.append(
-            f'<rect x="{label_width}" y="{y + 3}" width="{width:.1f}" height="{row - 6}"'
-            f' fill="{COLOURS[0]}"/>'
+    axes = _plot(figure, BAR_LABELS, BAR_VALUES, BAR_ROW + 4, 4)
+    labels, values = [label for label, _ in items], [value for _, value in items]
+    axes.set_xlim(0, max(values, default=0) or 1)
+    axes.set_ylim(max(len(items), 1) - 0.5, -0.5)  # the first item on top
+    axes.set_xticks([])
+    axes.set_yticks(range(len(items)), labels, parse_math=False)
+    axes.tick_params(axis="y", pad=8)
+    axes.xaxis.set_label_position("top")
+    axes.set_xlabel(unit, loc="left", labelpad=2, **_UNIT_TEXT)
+    if items:
+        bars = axes.barh(range(len(items)), values, height=1 - 6 / BAR_ROW, color=COLOURS[0])
+        axes.bar_label(
+            bars,
+            [number(value) for value in values],
+            padding=6,
+            fontsize=FONT_SIZE,
+            color=TEXT_COLOUR,
         )
-        body.append(f'<text x="{label_width + width + 6:.1f}" y="{y + 15}">{number(value)}</text>')
-    return _svg(title, height, body)
+    else:
+        axes.text(0, 0, "none", fontsize=FONT_SIZE, color=TEXT_COLOUR, va="center")
+    return _svg(figure, title)
+
+
+def _svg(figure: Figure, title: str) -> Markup:
+    """The figure as an inline <svg class="chart"> titled `title`, trimmed for the page."""
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    output = io.BytesIO()
+    # ids salted by the title: unique within the page, the same for the same chart
+    settings = {"svg.fonttype": "none", "svg.hashsalt": title, "svg.id": None}
+    with _PRINTING, rc_context(settings):
+        FigureCanvasSVG(figure).print_svg(output, metadata=_NO_METADATA)
+    root = ElementTree.fromstring(output.getvalue())
+    referenced = {
+        *(found[1] for e in root.iter() if (found := _URL.fullmatch(e.get("clip-path", "")))),
+        *(e.attrib[_XLINK_HREF].removeprefix("#") for e in root.iter() if _XLINK_HREF in e.attrib),
+    }
+    _trim(root, referenced)
+    width, height = (round(size * 72) for size in figure.get_size_inches())
+    root.tag, root.text = "svg", None
+    root.attrib = {
+        "class": "chart",
+        "role": "img",
+        "aria-label": title,
+        "width": str(width),
+        "height": str(height),
+        "viewBox": f"0 0 {width} {height}",
+        "xmlns": _SVG,
+    }
+    heading = ElementTree.Element("title")
+    heading.text = title
+    root.insert(0, heading)
+    # ElementTree escapes every ">" of text and attributes: " />" only ends an element
+    return Markup(ElementTree.tostring(root, encoding="unicode").replace(" />", "/>"))
+
+
+def _trim(element: ElementTree.Element, referenced: set[str]) -> None:
+    """Leaves out, in place, what a browser does not need of matplotlib's SVG: groups
+    without attributes (their children stay), ids nothing refers to, whitespace, precision
+    below a tenth of a pixel, a rotation by 0 degrees, and the style the page's CSS gives
+    every chart (matplotlib's default style, the text's font, size and colour)."""
+    children: list[ElementTree.Element] = []
+    for child in element:
+        _trim(child, referenced)
+        tag = child.tag = child.tag.removeprefix(f"{{{_SVG}}}")  # the root names it once
+        child.tail = None
+        if tag != "text":
+            child.text = None
+        if child.get("id") == UNIT_GID:
+            for text in child.iter("text"):
+                text.set("class", "unit")
+        if child.get("id") not in referenced:
+            child.attrib.pop("id", None)
+        if _XLINK_HREF in child.attrib:  # SVG 2's href: no xlink namespace in the page
+            child.set("href", child.attrib.pop(_XLINK_HREF))
+        for name in _GEOMETRY:
+            if name in child.attrib:
+                child.set(name, _DECIMALS.sub(_tenths, " ".join(child.attrib[name].split())))
+        if "d" in child.attrib:
+            child.set("d", _PATH_COMMAND.sub(r"\1", child.attrib["d"]))
+        if _NO_ROTATION.fullmatch(child.get("transform", "")):
+            del child.attrib["transform"]
+        if tag == "text" and "style" in child.attrib:
+            rules = child.attrib.pop("style").split("; ")
+            kept = [
+                rule for rule in rules if rule not in _PAGE_TEXT_STYLE and "font-family" not in rule
+            ]
+            if kept:
+                child.set("style", "; ".join(kept))
+        if tag == "style" or (tag in ("g", "defs") and not child.attrib and not len(child)):
+            continue
+        if tag == "g" and not child.attrib:
+            children.extend(child)
+        else:
+            children.append(child)
+    element[:] = children
+
+
+def _tenths(number_text: re.Match[str]) -> str:
+    rounded = f"{float(number_text[0]):.1f}".removesuffix(".0")
+    return "0" if rounded == "-0" else rounded
 
 
 ARROWS = {"up": "▲", "down": "▼", "flat": "■"}
@@ -217,14 +383,16 @@ def _tone(metric: str, direction: str) -> str:
     return "good" if (direction == "up") == rise_is_good else "bad"
 
 
-def cards(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """The headline cards: value, previous value and change, coloured by whether it is good."""
+def cards(rows: Sequence[Mapping[str, Any]], comparable: bool = True) -> list[dict[str, str]]:
+    """The headline cards: value, previous value and change, coloured by whether it is good;
+    no change where the previous period is not comparable (it begins before the
+    warehouse's first day: a shorter period)."""
     by_metric = {row["metric"]: row for row in rows}
     result = []
     for metric in CARD_METRICS:
         label, formatted, _ = METRICS[metric]
         row = by_metric.get(metric, {})
-        change = row.get("change_pct")
+        change = row.get("change_pct") if comparable else None
         # neither NULL (no previous value) nor zero
         direction = ("up" if change > 0 else "down") if change else "flat"
         result.append(
@@ -232,7 +400,7 @@ def cards(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
                 "metric": metric,
                 "label": label,
                 "value": formatted(row.get("current_value")),
-                "previous": formatted(row.get("previous_value")),
+                "previous": formatted(row.get("previous_value")) if comparable else "no data",
                 "change": "n/a" if change is None else f"{change:+.1f} %",
                 "arrow": ARROWS[direction],
                 "tone": _tone(metric, direction),
@@ -285,9 +453,7 @@ def render_report(report: Report) -> str:
     ]
     return _environment.get_template("report.html.j2").render(
         report=report,
-        first_day=days[0],
-        next_day=report.as_of_date + dt.timedelta(days=1),
-        cards=cards(report.cards),
+        cards=cards(report.cards, report.comparable),
         anomalies=anomalies(report.anomalies),
         usage_charts=usage,
         response_time_chart=line_chart(
@@ -323,12 +489,30 @@ def render_report(report: Report) -> str:
     )
 
 
-def render_index(as_of_date: dt.date, reports: Sequence[Report]) -> str:
-    """The date's index: a line per organisation with its headline figures and a link."""
+def render_index(
+    as_of_date: dt.date,
+    reports: Sequence[Report],
+    earlier: dt.date | None = None,
+    later: dt.date | None = None,
+) -> str:
+    """The date's index: a line per organisation with its headline figures and a link, and
+    links to the report dates before and after it and to the index of every date."""
     rows = [
-        {"report": report, "cards": {card["metric"]: card for card in cards(report.cards)}}
+        {
+            "report": report,
+            "cards": {card["metric"]: card for card in cards(report.cards, report.comparable)},
+        }
         for report in reports
     ]
     return _environment.get_template("report_index.html.j2").render(
-        as_of_date=as_of_date, rows=rows, waiting=any(report.waiting for report in reports)
+        as_of_date=as_of_date,
+        rows=rows,
+        pending=[report for report in reports if report.pending],
+        earlier=earlier,
+        later=later,
     )
+
+
+def render_dates_index(dates: Sequence[dt.date]) -> str:
+    """Every report date, newest first."""
+    return _environment.get_template("report_dates.html.j2").render(dates=dates)

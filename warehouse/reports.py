@@ -19,7 +19,7 @@ import datetime as dt
 import shutil
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +28,9 @@ from typing import Any
 import duckdb
 
 from warehouse.insights import as_of_chunks
-from warehouse.lakehouse import Lakehouse
-from warehouse.report_html import Report, Row, render_index, render_report
+from warehouse.report_html import Report, Row, render_dates_index, render_index, render_report
 from warehouse.sql_files import load_sql
+from warehouse.storage.catalog import Lakehouse
 from warehouse.tables import (
     AGENT_METRICS_LOCAL,
     DAILY_ACTIVE_USERS_LOCAL,
@@ -39,12 +39,23 @@ from warehouse.tables import (
     DATA_QUALITY,
     EVENT_COUNTS_LOCAL,
     METRIC_ANOMALIES,
+    MODEL_USAGE,
+    ORGANIZATION_TIMEZONES,
 )
 from warehouse.views import connect
 
 REPORT_DAYS = 30
+ONE_DAY = dt.timedelta(days=1)
 TOP_AGENTS = 10
-SECTIONS = ("cards", "days", "top_agents", "event_mix", "anomalies", "data_quality")
+SECTIONS = (
+    "cards",
+    "days",
+    "top_agents",
+    "event_mix",
+    "anomalies",
+    "cost_coverage",
+    "data_quality",
+)
 INDEX_FILE_NAME = "index.html"
 # the tables the sections read: those of the cards' comparison (the window and the one
 # before) and those read over the window only
@@ -54,7 +65,9 @@ COMPARED = (
     DAILY_ACTIVE_USERS_LOCAL,
     DAILY_MEASUREMENTS_LOCAL,
 )
-WINDOWED = (EVENT_COUNTS_LOCAL, DATA_QUALITY, METRIC_ANOMALIES)
+WINDOWED = (EVENT_COUNTS_LOCAL, DATA_QUALITY, METRIC_ANOMALIES, MODEL_USAGE)
+# what the completeness of each organisation's local days is judged by
+ZONES = ORGANIZATION_TIMEZONES
 
 
 @dataclass(frozen=True)
@@ -83,13 +96,25 @@ def reports_dir(local_dir: Path) -> Path:
     return local_dir / "reports"
 
 
+def _records_rows(
+    connection: duckdb.DuckDBPyConnection, section: str, parameters: dict[str, object]
+) -> duckdb.DuckDBPyConnection:
+    """The section's query, run; its SQL gets the parameters it names (DuckDB refuses
+    others)."""
+    statement = load_sql(f"reports/select_report_{section}")
+    used = {
+        name: value
+        for name, value in {**parameters, "window_days": REPORT_DAYS}.items()
+        if f"${name}" in statement
+    }
+    return connection.execute(statement, used)
+
+
 def _records(
     connection: duckdb.DuckDBPyConnection, section: str, parameters: dict[str, object]
 ) -> list[Row]:
-    """The section's rows; its SQL gets the parameters it names (DuckDB refuses others)."""
-    statement = load_sql(f"reports/select_report_{section}")
-    used = {name: value for name, value in parameters.items() if f"${name}" in statement}
-    cursor = connection.execute(statement, used)
+    """The section's rows as dicts."""
+    cursor = _records_rows(connection, section, parameters)
     columns = [description[0] for description in cursor.description]
     return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
 
@@ -101,66 +126,90 @@ def _by_key(rows: list[Row], *key: str) -> dict[tuple[Any, ...], list[Row]]:
     return grouped
 
 
-def _unknown_day(days: list[Row], day: dt.date) -> list[Row]:
-    """The rows with `day`'s figures unknown (NULL, a gap in the charts), not zero."""
-    keys = ("as_of_date", "organization_id", "date")
+def _no_data_before_first_day(days: list[Row]) -> list[Row]:
+    """The days outside the warehouse with their figures unknown (NULL, a gap in the
+    charts), never zero."""
+    keys = ("as_of_date", "organization_id", "date", "within_warehouse")
     return [
-        {name: value if name in keys else None for name, value in row.items()}
-        if row["date"] == day
-        else row
+        row
+        if row["within_warehouse"]
+        else {name: (row[name] if name in keys else None) for name in row}
         for row in days
     ]
 
 
 def load_reports(
-    lakehouse: Lakehouse, as_of_dates: list[dt.date], waiting: Collection[dt.date] = ()
+    connection: duckdb.DuckDBPyConnection, as_of_dates: list[dt.date]
 ) -> dict[dt.date, list[Report]]:
     """Every report of the given as-of dates: one per organisation with a counted event in
     its window or the window before (the previous period of its cards), on local days.
 
-    `waiting` are the as-of dates whose own local day is not computed yet (it needs the
-    next UTC day): their reports say so and show that day as unknown.
+    A report covers the organisation's latest complete window up to its as-of date: the
+    window ends on the as-of date when that local day is complete, else on the
+    organisation's last complete local day (docs/contract.md, section 10), and the report
+    says so. The organisations are read in groups that end on the same day.
     """
-    parameters = {
-        "first_as_of": min(as_of_dates),
-        "last_as_of": max(as_of_dates),
-        "window_days": REPORT_DAYS,
-        "top_agents": TOP_AGENTS,
+    first, last = min(as_of_dates), max(as_of_dates)
+    first_day = connection.execute("select warehouse_first_day()").fetchone()[0]  # type: ignore[index]
+    complete_until = {
+        str(organization): day
+        for organization, day in _records_rows(
+            connection, "organizations", {"first_as_of": first, "last_as_of": last}
+        ).fetchall()
+        if day is not None
     }
-    # the windows and the ones before (the cards' previous period), of the tables the
-    # sections read: listing a table's files costs a scan plan
-    first = min(as_of_dates) - dt.timedelta(days=2 * REPORT_DAYS - 1)
-    tables = [*COMPARED, *WINDOWED]
-    with connect(lakehouse, first, max(as_of_dates), tables=tables) as connection:
-        sections = {name: _records(connection, name, parameters) for name in SECTIONS}
-    per_report = {
-        name: _by_key(rows, "as_of_date", "organization_id")
-        for name, rows in sections.items()
-        if name != "data_quality"
-    }
-    quality = _by_key(sections["data_quality"], "as_of_date")
+    ends: dict[dt.date, list[str]] = defaultdict(list)
+    for organization, day in complete_until.items():
+        if day >= first - ONE_DAY:  # the reads reach one day before the dates, no further
+            ends[min(last, day)].append(organization)
+    sections: dict[str, dict[tuple[Any, ...], list[Row]]] = {name: {} for name in SECTIONS}
+    for end, organizations in ends.items():
+        parameters = {
+            "first_as_of": min(first, end),
+            "last_as_of": end,
+            "window_days": REPORT_DAYS,
+            "top_agents": TOP_AGENTS,
+            "organizations": organizations,
+        }
+        for name in SECTIONS:
+            if name != "data_quality":
+                rows = _records(connection, name, parameters)
+                sections[name].update(_by_key(rows, "as_of_date", "organization_id"))
+    quality = _by_key(
+        _records(
+            connection,
+            "data_quality",
+            {"first_as_of": first, "last_as_of": last, "window_days": REPORT_DAYS},
+        ),
+        "as_of_date",
+    )
     reports: dict[dt.date, list[Report]] = {day: [] for day in as_of_dates}
-    for as_of_text, organization_id in per_report["cards"]:
-        as_of_date = dt.date.fromisoformat(as_of_text)
-        if as_of_date not in reports:
-            continue
-        key = (as_of_text, organization_id)
-        cards = per_report["cards"][key]
-        days = per_report["days"][key]
-        reports[as_of_date].append(
-            Report(
-                as_of_date=as_of_date,
-                organization_id=organization_id,
-                timezone=cards[0]["timezone"],
-                waiting=as_of_date in waiting,
-                cards=cards,
-                days=_unknown_day(days, as_of_date) if as_of_date in waiting else days,
-                top_agents=per_report["top_agents"].get(key, []),
-                event_mix=per_report["event_mix"].get(key, []),
-                anomalies=per_report["anomalies"].get(key, []),
-                data_quality=quality.get((as_of_text,), []),
+    for as_of_date in as_of_dates:
+        for organization, day in sorted(complete_until.items()):
+            covered = min(as_of_date, day)
+            if organization not in ends[min(last, day)]:
+                continue
+            key = (covered.isoformat(), organization)
+            cards = sections["cards"].get(key)
+            if not cards:
+                continue
+            reports[as_of_date].append(
+                Report(
+                    as_of_date=as_of_date,
+                    last_day=covered,
+                    first_day=first_day,
+                    organization_id=organization,
+                    timezone=cards[0]["timezone"],
+                    comparable=bool(cards[0]["comparable"]),
+                    cards=cards,
+                    days=_no_data_before_first_day(sections["days"][key]),
+                    top_agents=sections["top_agents"].get(key, []),
+                    event_mix=sections["event_mix"].get(key, []),
+                    anomalies=sections["anomalies"].get(key, []),
+                    cost_coverage=next(iter(sections["cost_coverage"].get(key, [])), None),
+                    data_quality=quality.get((as_of_date.isoformat(),), []),
+                )
             )
-        )
     return reports
 
 
@@ -189,29 +238,79 @@ def write_reports(
     lakehouse: Lakehouse,
     local_dir: Path,
     as_of_dates: list[dt.date],
-    waiting: Collection[dt.date] = (),
+    on_written: Callable[[int], None] = lambda _: None,
 ) -> WrittenReports:
     """Writes `reports/<date>/` for each as-of date: a page per organisation and an index.
 
     The dates are read, rendered and written a week at a time, in ascending order, so
-    memory holds one week's reports however long the range. `waiting`: the as-of dates
-    whose local day waits for the next UTC day (load_reports).
+    memory holds one week's reports however long the range. The index of every report
+    date is rewritten after them.
     """
     written: WrittenReports | None = None
     for chunk in as_of_chunks(as_of_dates):
-        for as_of_date, reports in load_reports(lakehouse, chunk, waiting).items():
-            folder = _write_folder(local_dir, as_of_date, reports)
+        # the windows and the ones before (the cards' previous period), of the tables the
+        # sections read: listing a table's files costs a scan plan
+        first = min(chunk) - ONE_DAY - dt.timedelta(days=2 * REPORT_DAYS - 1)
+        with connect(
+            lakehouse, first, max(chunk), tables=[*COMPARED, *WINDOWED, ZONES]
+        ) as connection:
+            loaded = load_reports(connection, chunk)
+        for as_of_date, reports in loaded.items():
+            folder = _write_folder(local_dir, as_of_date, reports, as_of_dates)
             written = WrittenReports(written.folder_count + 1 if written else 1, folder)
+            on_written(written.folder_count)
     if written is None:
         raise ValueError("write_reports needs at least one as-of date")
+    _write_dates_index(local_dir)
     return written
 
 
-def _write_folder(local_dir: Path, as_of_date: dt.date, reports: list[Report]) -> ReportFolder:
+def _write_dates_index(local_dir: Path) -> None:
+    """`reports/index.html`: every report date, newest first, each linking its folder."""
+    root = reports_dir(local_dir)
+    dates = sorted(
+        (
+            dt.date.fromisoformat(folder.name)
+            for folder in root.iterdir()
+            if _is_date_folder(folder)
+        ),
+        reverse=True,
+    )
+    temporary = root / f".{INDEX_FILE_NAME}.{uuid.uuid4().hex}.tmp"
+    temporary.write_text(render_dates_index(dates), encoding="utf-8")
+    temporary.replace(root / INDEX_FILE_NAME)
+
+
+def _is_date_folder(path: Path) -> bool:
+    try:
+        dt.date.fromisoformat(path.name)
+    except ValueError:
+        return False
+    return path.is_dir() and (path / INDEX_FILE_NAME).exists()
+
+
+def _neighbour_dates(
+    local_dir: Path, as_of_date: dt.date, being_written: Iterable[dt.date]
+) -> tuple[dt.date | None, dt.date | None]:
+    """The report dates before and after `as_of_date`, for the index's links: those
+    written before and those this run writes (after it, in ascending order)."""
+    root = reports_dir(local_dir)
+    dates = {*being_written}
+    if root.is_dir():
+        dates.update(dt.date.fromisoformat(f.name) for f in root.iterdir() if _is_date_folder(f))
+    earlier = [day for day in dates if day < as_of_date]
+    later = [day for day in dates if day > as_of_date]
+    return (max(earlier) if earlier else None), (min(later) if later else None)
+
+
+def _write_folder(
+    local_dir: Path, as_of_date: dt.date, reports: list[Report], being_written: list[dt.date]
+) -> ReportFolder:
     """Renders and publishes one as-of date's pages and index, replacing its folder."""
     final_path = reports_dir(local_dir) / as_of_date.isoformat()
     pages = {report.file_name: render_report(report) for report in reports}
-    pages[INDEX_FILE_NAME] = render_index(as_of_date, reports)
+    neighbours = _neighbour_dates(local_dir, as_of_date, being_written)
+    pages[INDEX_FILE_NAME] = render_index(as_of_date, reports, *neighbours)
     with atomic_directory(final_path) as folder:
         for file_name, html in pages.items():
             (folder / file_name).write_text(html, encoding="utf-8")

@@ -23,31 +23,24 @@ import duckdb
 import psycopg
 from psycopg.conninfo import make_conninfo
 from pyarrow import fs as pafs
-from pyiceberg.expressions import LessThan
 from pyiceberg.io.pyarrow import PyArrowFileIO
 from pyiceberg.table import Table
 
-from warehouse.lakehouse import Lakehouse
 from warehouse.source import utc_day_window
 from warehouse.sql_files import source_statement
+from warehouse.storage.catalog import Lakehouse
+from warehouse.storage.reading import published_days, published_rows, register_tables
 from warehouse.tables import EVENTS, LAKE_TABLES
 
 DELETE_BATCH_ROWS = 10_000
 # A file younger than this may belong to a commit still running in another process.
 ORPHAN_MIN_AGE = dt.timedelta(days=1)
-_EPOCH = dt.date(1970, 1, 1)
 
 
 def expired_lake_days(lakehouse: Lakehouse, today: dt.date, keep_days: int) -> list[dt.date]:
-    """The `events` partitions of days before `today - keep_days`, oldest first."""
+    """The published `events` days before `today - keep_days`, oldest first."""
     cutoff = today - dt.timedelta(days=keep_days)
-    table = lakehouse.table(EVENTS)
-    if table.current_snapshot() is None:
-        return []
-    scan = table.scan(row_filter=LessThan(EVENTS.date_column, cutoff.isoformat()))
-    return sorted(
-        {_EPOCH + dt.timedelta(days=task.file.partition[0]) for task in scan.plan_files()}
-    )
+    return [day for day in published_days(lakehouse, EVENTS) if day < cutoff]
 
 
 def expire_snapshots(lakehouse: Lakehouse, now: dt.datetime, keep_days: int) -> dict[str, int]:
@@ -57,7 +50,7 @@ def expire_snapshots(lakehouse: Lakehouse, now: dt.datetime, keep_days: int) -> 
         table = lakehouse.table(spec)
         before = len(table.metadata.snapshots)
         table.maintenance.expire_snapshots().older_than(now - dt.timedelta(days=keep_days)).commit()
-        expired[spec.name] = before - len(lakehouse.table(spec).metadata.snapshots)
+        expired[spec.name] = before - len(lakehouse.reload(spec).metadata.snapshots)
     return expired
 
 
@@ -152,7 +145,7 @@ def reconcile_day(
     return DayReconciliation(
         day=day,
         source_rows=int(row[0]) if row else 0,
-        lake_rows=lakehouse.published_rows(EVENTS, day),
+        lake_rows=published_rows(lakehouse, EVENTS, day),
     )
 
 
@@ -168,7 +161,7 @@ def prune_source_day(
     Each batch is its own transaction, so locks stay short on a busy table.
     """
     with duckdb.connect() as connection:
-        lakehouse.register(connection, day, day, tables=[EVENTS])
+        register_tables(lakehouse, connection, [EVENTS], day, day)
         ids = [str(row[0]) for row in connection.execute("select id from events").fetchall()]
     statement = source_statement("retention/delete_events_by_id", qualified_table)
     deleted = 0

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -40,10 +40,10 @@ from tenacity import (
 )
 
 from warehouse.engine import compute_connection
-from warehouse.settings import DEFAULT_SOURCE_RETRIES, parse_qualified_table
+from warehouse.settings import parse_qualified_table
 from warehouse.sql_files import load_sql
 
-# The contract's type of each column (metrics.md, section 1), as PostgreSQL's type names
+# The contract's type of each column (docs/contract.md, section 1), as PostgreSQL's type names
 # (information_schema.columns.udt_name, which names a domain's base type).
 EXPECTED_TYPES = {
     "id": ("uuid",),
@@ -169,14 +169,13 @@ def check_source_table(dsn: str, qualified_table: str) -> None:
         raise SourceError(
             f"Source table {qualified_table} does not exist (set ANALYTICS_SOURCE_TABLE)."
         )
-    types = dict(found)
-    missing = sorted(set(EXPECTED_TYPES) - set(types))
+    mismatches = column_mismatches(dict(found), EXPECTED_TYPES)
+    missing = sorted(mismatch.column for mismatch in mismatches if mismatch.found is None)
     if missing:
         raise SourceError(f"Source table {qualified_table} lacks columns: {', '.join(missing)}.")
     wrong = [
-        f"{column} is {types[column]}, expected {' or '.join(expected)}"
-        for column, expected in EXPECTED_TYPES.items()
-        if types[column] not in expected
+        f"{mismatch.column} is {mismatch.found}, expected {' or '.join(mismatch.expected)}"
+        for mismatch in mismatches
     ]
     if len(wrong) == 1:
         raise SourceError(f"Source table {qualified_table} column {wrong[0]}.")
@@ -184,6 +183,29 @@ def check_source_table(dsn: str, qualified_table: str) -> None:
         raise SourceError(
             f"Source table {qualified_table} columns have unexpected types: {'; '.join(wrong)}."
         )
+
+
+@dataclass(frozen=True)
+class ColumnMismatch:
+    """A column of the contract that a platform's table lacks or has of another type."""
+
+    column: str
+    found: str | None  # the table's type name, None when the table lacks the column
+    expected: tuple[str, ...]
+
+
+def column_mismatches(
+    found: Mapping[str, str], expected: Mapping[str, tuple[str, ...]]
+) -> list[ColumnMismatch]:
+    """The columns of `expected` (name -> the type names allowed) that `found`, a table's
+    columns and types (information_schema.columns: column_name -> udt_name), lacks or has
+    of another type, in `expected`'s order. The events table and the time zone table
+    (`warehouse/timezones.py`) are both checked so, each naming what is wrong its way."""
+    return [
+        ColumnMismatch(column, found.get(column), types)
+        for column, types in expected.items()
+        if found.get(column) not in types
+    ]
 
 
 def is_transient(error: BaseException) -> bool:
@@ -201,7 +223,7 @@ def extract_events_for_day(
     day: dt.date,
     *,
     write: RowsWriter[Rows] = read_all,  # type: ignore[assignment]
-    retries: int = DEFAULT_SOURCE_RETRIES,
+    retries: int = 3,
     on_retry: RetryCallback | None = None,
 ) -> ExtractedDay[Rows]:
     """The source's events of `day` (UTC, half-open), typed, and the source's count of them.

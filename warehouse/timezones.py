@@ -1,4 +1,4 @@
-"""Organisation time zones (metrics.md, section 7): the platform's zones and the local days.
+"""Organisation time zones (docs/contract.md, section 7): the platform's zones and the local days.
 
 The zones come from a table of the platform (`ANALYTICS_ORG_TIMEZONES_TABLE`), read
 through the same read-only UTC session as the events. Each processed UTC day records, in
@@ -20,25 +20,23 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import duckdb
 import psycopg
 import pyarrow as pa
 
 from warehouse.daily_tables import compute_over_day
-from warehouse.engine import compute_connection
-from warehouse.lakehouse import Lakehouse
 from warehouse.settings import parse_qualified_table
-from warehouse.source import SourceError, first_line, read_only_conninfo
+from warehouse.source import SourceError, column_mismatches, first_line, read_only_conninfo
 from warehouse.sql_files import load_sql
-from warehouse.tables import EVENTS, LOCAL_TWINS, ORGANIZATION_TIMEZONES, TableSpec
+from warehouse.tables import LOCAL_TWINS, TableSpec
 
 UTC = "UTC"
+_ONE_DAY = dt.timedelta(days=1)
 TIMEZONES_VARIABLE = "ANALYTICS_ORG_TIMEZONES_TABLE"
 # The contract's columns of the platform's table, as PostgreSQL's type names.
 TIMEZONE_TABLE_TYPES = {"organization_id": ("uuid",), "timezone": ("text", "varchar")}
-_ONE_DAY = dt.timedelta(days=1)
 
 
 @functools.cache
@@ -68,7 +66,7 @@ def read_org_timezones(dsn: str, qualified_table: str | None) -> dict[str, str |
     """
     if qualified_table is None:
         return {}
-    schema, table = parse_qualified_table(qualified_table, TIMEZONES_VARIABLE)
+    schema, table = parse_qualified_table(qualified_table)
     try:
         with psycopg.connect(read_only_conninfo(dsn), connect_timeout=10) as connection:
             found = dict(
@@ -96,11 +94,10 @@ def _check_columns(qualified_table: str, found: dict[str, str]) -> None:
             f"Time zone table {qualified_table} does not exist (set {TIMEZONES_VARIABLE})."
         )
     wrong = [
-        f"{column} {found[column]} (expected {' or '.join(types)})"
-        if column in found
-        else f"{column} missing"
-        for column, types in TIMEZONE_TABLE_TYPES.items()
-        if found.get(column) not in types
+        f"{mismatch.column} missing"
+        if mismatch.found is None
+        else f"{mismatch.column} {mismatch.found} (expected {' or '.join(mismatch.expected)})"
+        for mismatch in column_mismatches(found, TIMEZONE_TABLE_TYPES)
     ]
     if wrong:
         raise SourceError(
@@ -120,32 +117,46 @@ def configured_zones(configured: dict[str, str | None]) -> pa.Table:
     )
 
 
-def compute_organization_timezones(
-    lakehouse: Lakehouse, day: dt.date, configured: pa.Table
-) -> pa.Table:
-    """The zone of every organisation with events on UTC day `day` (any event of it)."""
-    with compute_connection() as connection:
-        lakehouse.register(connection, day, day, tables=[EVENTS])
-        connection.register("configured_zones", configured)
-        return connection.sql(
-            load_sql("timezones/organization_timezones"), params={"day": day}
-        ).to_arrow_table()
+def compute_organization_timezones(connection: duckdb.DuckDBPyConnection, day: dt.date) -> pa.Table:
+    """The zone of every organisation with events on UTC day `day` (any event of it), from
+    the connection's `events` and `configured_zones` (`configured_zones`' rows)."""
+    return connection.sql(
+        load_sql("timezones/organization_timezones"), params={"day": day}
+    ).to_arrow_table()
+
+
+def held_utc_days(day: dt.date, extracted: Collection[dt.date]) -> list[dt.date]:
+    """The UTC days of day-1 .. day+1 a local day may be computed from: those the lake holds
+    (`extracted`), and those before the warehouse's first day (outside it: complete and
+    empty)."""
+    first_day = min(extracted, default=None)
+    return [
+        utc_day
+        for utc_day in (day - _ONE_DAY, day, day + _ONE_DAY)
+        if utc_day in extracted or (first_day is not None and utc_day < first_day)
+    ]
 
 
 def compute_local_tables(
-    lakehouse: Lakehouse, specs: Sequence[TableSpec], day: dt.date
+    connection: duckdb.DuckDBPyConnection,
+    specs: Sequence[TableSpec],
+    day: dt.date,
+    held: Sequence[dt.date],
 ) -> dict[TableSpec, pa.Table]:
-    """Local day `day` of each local table, from one read of the UTC days day-1 .. day+1."""
-    with compute_connection() as connection:
-        lakehouse.register(
-            connection, day - _ONE_DAY, day + _ONE_DAY, tables=[EVENTS, ORGANIZATION_TIMEZONES]
-        )
-        connection.execute("alter view events rename to utc_events")
-        connection.execute(load_sql("timezones/local_events"))
-        connection.execute(load_sql("timezones/set_local_day"), {"day": day})
-        return compute_over_day(
-            lakehouse, connection, {spec: _local_statement(spec) for spec in specs}, day
-        )
+    """Local day `day` of each local table, from one read of the connection's `events` of
+    the UTC days day-1 .. day+1, its `organization_timezones` and `model_prices` (an
+    `analytics_connection`, for its calendar macros).
+
+    Only the organisations whose local day lies within the `held` UTC days get rows (an
+    organisation west of UTC has none until the next UTC day is in): a partition never
+    publishes a partial local day, and records `held` so that the completeness macros tell
+    a waiting organisation from one without events.
+    """
+    connection.execute("alter view events rename to utc_events")
+    connection.execute(load_sql("timezones/local_events"))
+    connection.execute(load_sql("timezones/set_local_day"), {"day": day})
+    statements = {spec: _local_statement(spec) for spec in specs}
+    return compute_over_day(connection, statements, day, {"held": list(held)})
 
 
 def _local_statement(spec: TableSpec) -> str:
@@ -157,5 +168,7 @@ def _local_statement(spec: TableSpec) -> str:
         f"select {columns}, coalesce(zones.timezone, '{UTC}') as timezone"
         f" from ({load_sql(f'daily/{twin.name}')}) as twin"
         " left join local_zones($day) as zones on zones.organization_id = twin.organization_id"
+        " where list_has_all("
+        f"$held::date[], local_day_utc_days(coalesce(zones.timezone, '{UTC}'), $day))"
         f" order by {order}"
     )

@@ -25,26 +25,35 @@ import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from warehouse.engine import compute_connection
-from warehouse.lakehouse import (
+from warehouse.sql_files import load_sql
+from warehouse.storage.catalog import Lakehouse, LakehouseError, is_s3
+from warehouse.storage.partition_records import encode_record
+from warehouse.storage.reading import (
     NO_FILES,
-    Lakehouse,
-    LakehouseError,
     TableFiles,
+    listing,
+    published_days,
+    register_tables,
     sql_string,
     view_select,
 )
-from warehouse.settings import is_s3
-from warehouse.sql_files import load_sql
-from warehouse.tables import LAKE_TABLES, TableSpec
+from warehouse.tables import DAILY_TABLES, LAKE_TABLES, LOCAL_TABLES, TableSpec
 
 DUCKDB_FILE_NAME = "analytics.duckdb"
+# Every published partition of every table and the settings that shaped it (the record of
+# warehouse/storage/partition_records.py): what the completeness macros read.
+PARTITIONS_TABLE = "published_partitions"
+PARTITIONS_SCHEMA = pa.schema(
+    [("table_name", pa.string()), ("date", pa.date32()), ("record", pa.string())]
+)
 # The oldest storage format that holds views and macros: any duckdb CLI from 1.0 on,
 # including the one this project installs, opens the file.
 STORAGE_VERSION = "v1.0.0"
@@ -77,9 +86,49 @@ def _guard_ddl(database: Path) -> str:
     )
 
 
+def _table_names() -> str:
+    return (
+        "create or replace macro daily_table_names() as "
+        f"{[spec.name for spec in DAILY_TABLES]};\n"
+        "create or replace macro local_table_names() as "
+        f"{[spec.name for spec in LOCAL_TABLES]};\n"
+    )
+
+
 def catalog_macros() -> str:
-    """The contract's macros, over UTC days and over each organisation's local days."""
-    return load_sql("catalog/macros")
+    """The contract's macros, over UTC days and over each organisation's local days, and
+    the completeness macros they refuse incomplete ranges with."""
+    parts = ("calendar", "completeness", "macros")
+    return _table_names() + "\n".join(load_sql(f"catalog/{part}") for part in parts)
+
+
+def completeness_state(scope: str) -> str:
+    """The statements deriving the completeness macros' state from `published_partitions`:
+    `temp` tables in a connection, tables of the database otherwise."""
+    return _table_names() + load_sql("catalog/completeness_state").format(scope=scope)
+
+
+def refresh_completeness(connection: duckdb.DuckDBPyConnection) -> None:
+    """Derives the connection's completeness state from its `published_partitions`."""
+    connection.execute(completeness_state("temp"))
+
+
+def partition_rows(
+    lakehouse: Lakehouse,
+    tables: Iterable[TableSpec] = LAKE_TABLES,
+    held: Mapping[TableSpec, TableFiles] | None = None,
+) -> pa.Table:
+    """The published partitions of `tables` as rows of PARTITIONS_TABLE; with `held` (a
+    past version of the tables, time travel), only the days whose files it holds: the
+    records are the tables' current ones, so a day published later, or published empty,
+    does not count as held then."""
+    rows = [
+        {"table_name": spec.name, "date": day, "record": encode_record(record)}
+        for spec in tables
+        for day, record in published_days(lakehouse, spec).items()
+        if held is None or (spec in held and day in held[spec].days)
+    ]
+    return pa.Table.from_pylist(rows, schema=PARTITIONS_SCHEMA)
 
 
 @contextmanager
@@ -105,7 +154,8 @@ def publish_views(
     master = local_dir / f".{DUCKDB_FILE_NAME}.master"
     digest_file = local_dir / f".{DUCKDB_FILE_NAME}.sha256"
     guard, macros = _guard_ddl(target), catalog_macros()
-    digest = hashlib.sha256(f"{STORAGE_VERSION}\n{guard}\n{macros}".encode()).hexdigest()
+    state = completeness_state("")
+    digest = hashlib.sha256(f"{STORAGE_VERSION}\n{guard}\n{macros}\n{state}".encode()).hexdigest()
     with _publish_lock(local_dir), duckdb.connect() as connection:
         if is_s3(lakehouse.location):
             _load_httpfs(connection, lakehouse.location)
@@ -120,8 +170,20 @@ def publish_views(
         connection.execute("use views")
         if rebuild:
             connection.execute(guard)  # the views call it
+            connection.execute(
+                f"create table {PARTITIONS_TABLE} (table_name varchar, date date, record json)"
+            )
+        tables = list(tables)
         for spec in tables:
-            connection.execute(_view_ddl(spec, lakehouse.listing(spec)))
+            connection.execute(_view_ddl(spec, listing(lakehouse, spec)))
+        connection.execute(
+            f"delete from {PARTITIONS_TABLE} where table_name in (select unnest($names))",
+            {"names": [spec.name for spec in tables]},
+        )
+        connection.register("published", partition_rows(lakehouse, tables))
+        connection.execute(f"insert into {PARTITIONS_TABLE} select * from published")
+        connection.unregister("published")
+        connection.execute(state)
         if rebuild:
             connection.execute(macros)
         connection.execute("use memory")
@@ -150,30 +212,44 @@ def _load_httpfs(connection: duckdb.DuckDBPyConnection, location: str) -> None:
         ) from None
 
 
+def analytics_connection() -> duckdb.DuckDBPyConnection:
+    """A connection to the pipeline's in-memory DuckDB holding the macros over an empty view
+    of every table (and no published partition): a computation registers the tables it
+    reads as temporary views of the same names, which shadow them (`connect` from the
+    lakehouse; the fast tests from Arrow tables). UUIDs leave as text, as the tables
+    store them.
+    """
+    # Created once per database, so once per step: the macros, over an empty view of every
+    # table in the database's main schema.
+    empty_views = "".join(
+        f"create view {spec.name} as {view_select(spec, NO_FILES)};\n" for spec in LAKE_TABLES
+    )
+    empty_partitions = (
+        f"create view {PARTITIONS_TABLE} as select null::varchar as table_name,"
+        " null::date as date, null::json as record where false;\n"
+    )
+    return compute_connection(
+        empty_views + empty_partitions + completeness_state("") + catalog_macros(),
+    )
+
+
 def connect(
     lakehouse: Lakehouse,
     first: dt.date | None = None,
     last: dt.date | None = None,
     as_of: dt.datetime | None = None,
     tables: Iterable[TableSpec] = LAKE_TABLES,
-    uuids_as_arrow_uuid: bool = False,
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with `tables` (every table by default) as views, and the macros.
+    """`analytics_connection` with `tables` (every table by default) read from the
+    lakehouse, and every table's published partitions.
 
     `first`/`last` bound the partitions listed (the caller's reads must stay inside
     them); `as_of` reads every table as it was at that moment. Tables not asked for are
     empty views, so the macros (which name them all) work without listing their files.
-    UUIDs leave as text, which every Arrow reader takes, unless `uuids_as_arrow_uuid`
-    (rows written back to an Iceberg table).
     """
-    # Created once per database, so once per step (40 ms): the macros, over an empty view
-    # of every table in the database's main schema; the connection's own temporary views
-    # shadow them.
-    empty_views = "".join(
-        f"create view {spec.name} as {view_select(spec, NO_FILES)};\n" for spec in LAKE_TABLES
-    )
-    connection = compute_connection(
-        empty_views + catalog_macros(), arrow_lossless_conversion=uuids_as_arrow_uuid
-    )
-    lakehouse.register(connection, first, last, tables=tables, as_of=as_of)
+    connection = analytics_connection()
+    listed = register_tables(lakehouse, connection, tables, first, last, as_of)
+    held = None if as_of is None else listed
+    connection.register(PARTITIONS_TABLE, partition_rows(lakehouse, held=held))
+    refresh_completeness(connection)
     return connection

@@ -1,37 +1,26 @@
--- The contract's table macros (metrics.md, sections 3 and 7), over the catalog's views.
+-- The contract's table macros (docs/contract.md, sections 3 and 7), over the catalog's views.
 -- Arguments are cast, so '2025-03-01' literals work and a bad value fails with DuckDB's
 -- own conversion error. Non-additive metrics (distinct users and agents, averages,
 -- percentiles) are computed over the whole period from the compact daily layers, never
 -- summed or averaged from daily rows. A period [start, end] is compared with the
 -- previous period of the same length, which ends the day before start.
 --
+-- Every period macro takes `organizations := [...]` (NULL: every organisation) and
+-- refuses a range with a day the warehouse does not hold complete, on the calendar it
+-- reads (sql/catalog/completeness.sql): `asked` is how its refusal names the question.
+--
 -- One set of macros serves both calendars: 'utc' reads the UTC daily tables, 'local'
 -- their _local twins, whose dates are each organisation's own calendar days and whose
 -- rows name their zone. The contract's macros (overview, usage_trends, ...) are the
 -- 'utc' calls, overview_local and usage_trends_local the 'local' ones.
 
--- Today's UTC date: partitions are UTC days, while current_date follows the session's
--- time zone (a shell in Kiritimati is already tomorrow).
-create or replace macro utc_today() as (get_current_timestamp() at time zone 'UTC')::date;
+-- Whether a row's organisation is one of those asked for (all of them: NULL).
+create or replace macro among(organization, organizations) as
+    organizations is null or list_contains(organizations::uuid[], organization);
 
--- The calendar argument, checked: 'utc' or 'local'.
-create or replace macro known_calendar(calendar) as
-    case
-        when calendar in ('utc', 'local') then calendar
-        else error('a calendar is ''utc'' or ''local'', got ' || coalesce(calendar::varchar, 'NULL'))
-    end;
-
--- A daily table on one calendar: `table_name` itself for 'utc' (its rows in zone UTC), its
--- _local twin for 'local'. The calendar is a constant, so DuckDB folds the other branch
--- into an empty result and a macro reads only its own calendar's table.
-create or replace macro on_calendar(table_name, calendar) as table
-select *, 'UTC' as timezone
-from query_table(table_name)
-where known_calendar(calendar) = 'utc'
-union all by name
-select *
-from query_table(table_name || '_local')
-where known_calendar(calendar) = 'local';
+-- How a period macro names itself and its range in a refusal.
+create or replace macro asked_for(name, first_day, last_day) as
+    name || '(' || first_day::date::varchar || ', ' || last_day::date::varchar || ')';
 
 -- For every as-of date in [first_as_of, last_as_of]: its current and previous period.
 create or replace macro analytics_periods(first_as_of, last_as_of, window_length) as table
@@ -66,14 +55,17 @@ create or replace macro interpolate_quantile(low_value, high_value, rank) as
 
 
 -- Mean and exact p50/p95 of valid response times per organisation and period, for
--- every as-of date; for one agent when wanted_agent is not NULL. Value counts are
+-- every as-of date (the current period alone when `periods` is 1); for one agent when
+-- wanted_agent is not NULL. Value counts are
 -- summed per value first, then the value at rank r is the smallest value whose
 -- cumulative count exceeds r.
 create or replace macro response_time_summary(
-    first_as_of, last_as_of, window_length, wanted_agent, calendar := 'utc'
+    first_as_of, last_as_of, window_length, wanted_agent, calendar := 'utc',
+    organizations := null, asked := null, periods := 2, guarded := true
 ) as table
 with periods as (
     select * from analytics_periods(first_as_of, last_as_of, window_length)
+    where periods = 2 or period = 'current'
 ),
 
 response_time_days as (
@@ -83,8 +75,9 @@ response_time_days as (
     from on_calendar('daily_measurements', calendar) as measurement
     where measurement.measure = 'response_time_ms'
       and (wanted_agent is null or measurement.agent_id = wanted_agent::uuid)
+      and among(measurement.organization_id, organizations)
       and measurement.date
-        between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
+        between first_day_needed(first_as_of, window_length, periods) and last_as_of::date
     group by all
 ),
 
@@ -106,29 +99,40 @@ response_time_ranks as (
         ) as cumulative_count,
         sum(value_count) over (partition by organization_id, as_of_date, period) as total_count
     from response_time_values
+),
+
+summaries as (
+    select
+        organization_id, as_of_date, period,
+        sum(value * value_count) / sum(value_count) as avg_response_time,
+        interpolate_quantile(
+            min(value) filter (where cumulative_count > floor(quantile_rank(total_count, 0.5))),
+            min(value) filter (where cumulative_count > ceil(quantile_rank(total_count, 0.5))),
+            quantile_rank(any_value(total_count), 0.5)
+        ) as p50_response_time,
+        interpolate_quantile(
+            min(value) filter (where cumulative_count > floor(quantile_rank(total_count, 0.95))),
+            min(value) filter (where cumulative_count > ceil(quantile_rank(total_count, 0.95))),
+            quantile_rank(any_value(total_count), 0.95)
+        ) as p95_response_time
+    from response_time_ranks
+    group by all
 )
 
-select
-    organization_id, as_of_date, period,
-    sum(value * value_count) / sum(value_count) as avg_response_time,
-    interpolate_quantile(
-        min(value) filter (where cumulative_count > floor(quantile_rank(total_count, 0.5))),
-        min(value) filter (where cumulative_count > ceil(quantile_rank(total_count, 0.5))),
-        quantile_rank(any_value(total_count), 0.5)
-    ) as p50_response_time,
-    interpolate_quantile(
-        min(value) filter (where cumulative_count > floor(quantile_rank(total_count, 0.95))),
-        min(value) filter (where cumulative_count > ceil(quantile_rank(total_count, 0.95))),
-        quantile_rank(any_value(total_count), 0.95)
-    ) as p95_response_time
-from response_time_ranks
-group by all;
+select *
+from summaries
+where not guarded or (
+    select require_complete_days(
+        first_day_needed(first_as_of, window_length, periods), last_as_of, calendar,
+        organizations, coalesce(asked, asked_for('response_time_summary', first_as_of, last_as_of))
+    )
+);
 
 -- Period metrics of every organisation with a counted event in either period, long
 -- format, on one calendar: the contract's nine metrics and total_cost_usd (the priced
 -- costs, section 8), and the organisation's zone (the one of its latest day read).
 create or replace macro calendar_period_comparison(
-    first_as_of, last_as_of, window_length, calendar
+    first_as_of, last_as_of, window_length, calendar, organizations := null, asked := null
 ) as table
 with periods as (
     select * from analytics_periods(first_as_of, last_as_of, window_length)
@@ -137,16 +141,19 @@ with periods as (
 daily_days as (
     select * from on_calendar('daily_metrics', calendar)
     where date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
+      and among(organization_id, organizations)
 ),
 
 active_days as (
     select * from on_calendar('daily_active_users', calendar)
     where date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
+      and among(organization_id, organizations)
 ),
 
 agent_days as (
     select * from on_calendar('agent_metrics', calendar)
     where date between first_day_needed(first_as_of, window_length, 2) and last_as_of::date
+      and among(organization_id, organizations)
 ),
 
 additive as (
@@ -182,7 +189,12 @@ agents as (
 ),
 
 response_times as (
-    select * from response_time_summary(first_as_of, last_as_of, window_length, null, calendar)
+    -- this macro's own guard covers the periods
+    select *
+    from response_time_summary(
+        first_as_of, last_as_of, window_length, null, calendar, organizations, asked,
+        guarded := false
+    )
 ),
 
 zones as (
@@ -252,20 +264,33 @@ final as (
     where current.period = 'current'
 )
 
-select * from final;
+select *
+from final
+where (
+    select require_complete_days(
+        first_day_needed(first_as_of, window_length, 2), last_as_of, calendar, organizations,
+        coalesce(asked, asked_for('calendar_period_comparison', first_as_of, last_as_of))
+    )
+);
 
 -- The published period_comparison for any as-of dates and window: the contract's nine
 -- metrics on UTC days (section 3 lists them; the cost is overview's addition).
-create or replace macro period_comparison_between(first_as_of, last_as_of, window_length) as table
+create or replace macro period_comparison_between(
+    first_as_of, last_as_of, window_length, organizations := null, asked := null
+) as table
 select * exclude (timezone)
-from calendar_period_comparison(first_as_of, last_as_of, window_length, 'utc')
+from calendar_period_comparison(
+    first_as_of, last_as_of, window_length, 'utc', organizations,
+    coalesce(asked, asked_for('period_comparison_between', first_as_of, last_as_of))
+)
 where metric <> 'total_cost_usd';
 
 -- Every agent's totals over the current period ending on each as-of date. Column
 -- references in macros that agent_analytics calls are qualified: DuckDB would read a
 -- bare agent_id there as agent_analytics' own argument.
 create or replace macro agent_period_totals(
-    first_as_of, last_as_of, window_length, calendar := 'utc'
+    first_as_of, last_as_of, window_length, calendar := 'utc', organizations := null,
+    asked := null, guarded := true
 ) as table
 with periods as (
     select * from analytics_periods(first_as_of, last_as_of, window_length)
@@ -273,13 +298,15 @@ with periods as (
 ),
 
 agent_days as (
-    select * from on_calendar('agent_metrics', calendar)
-    where date between first_day_needed(first_as_of, window_length, 1) and last_as_of::date
+    select * from on_calendar('agent_metrics', calendar) as agent
+    where agent.date between first_day_needed(first_as_of, window_length, 1) and last_as_of::date
+      and among(agent.organization_id, organizations)
 ),
 
 agent_measurement_days as (
     select * from on_calendar('daily_measurements', calendar) as measurement
     where measurement.agent_id is not null
+      and among(measurement.organization_id, organizations)
       and measurement.date
         between first_day_needed(first_as_of, window_length, 1) and last_as_of::date
 ),
@@ -333,13 +360,20 @@ from totals
 left join measures
     on measures.organization_id = totals.organization_id
     and measures.as_of_date = totals.as_of_date
-    and measures.agent_id = totals.agent_id;
+    and measures.agent_id = totals.agent_id
+where not guarded or (
+    select require_complete_days(
+        first_day_needed(first_as_of, window_length, 1), last_as_of, calendar, organizations,
+        coalesce(asked, asked_for('agent_period_totals', first_as_of, last_as_of))
+    )
+);
 
 -- Agents of each organisation over the period ending on each as-of date, ranked by
 -- messages, then conversations, then the agent id's text; the first n kept. The
 -- published top_agents and top_agents_between leave out the last column, total_cost_usd.
 create or replace macro top_agents_ranked(
-    first_as_of, last_as_of, window_length, n, calendar := 'utc'
+    first_as_of, last_as_of, window_length, n, calendar := 'utc', organizations := null,
+    asked := null
 ) as table
 with ranked as (
     select
@@ -350,29 +384,37 @@ with ranked as (
         ) as rank,
         agent_id, message_count, conversation_count, total_tokens, avg_response_time,
         error_count, satisfaction_score, rating_count, total_cost_usd
-    from agent_period_totals(first_as_of, last_as_of, window_length, calendar)
+    from agent_period_totals(
+        first_as_of, last_as_of, window_length, calendar, organizations,
+        coalesce(asked, asked_for('top_agents_ranked', first_as_of, last_as_of))
+    )
 )
 
 select * from ranked where rank <= n::integer;
 
 -- One period against the previous one: period_comparison's columns and metrics, and
 -- total_cost_usd beside total_tokens as one more metric row (long format: no new column).
-create or replace macro overview(start_date, end_date) as table
+create or replace macro overview(start_date, end_date, organizations := null) as table
 select * exclude (timezone)
 from calendar_period_comparison(
-    end_date::date, end_date::date, end_date::date - start_date::date + 1, 'utc'
+    end_date::date, end_date::date, end_date::date - start_date::date + 1, 'utc',
+    organizations, asked_for('overview', start_date, end_date)
 );
 
 -- overview over each organisation's local days, naming the zone (`timezone`, last).
-create or replace macro overview_local(start_date, end_date) as table
+create or replace macro overview_local(start_date, end_date, organizations := null) as table
 select *
 from calendar_period_comparison(
-    end_date::date, end_date::date, end_date::date - start_date::date + 1, 'local'
+    end_date::date, end_date::date, end_date::date - start_date::date + 1, 'local',
+    organizations, asked_for('overview_local', start_date, end_date)
 );
 
-create or replace macro top_agents_between(start_date, end_date, n) as table
+create or replace macro top_agents_between(start_date, end_date, n, organizations := null) as table
 select * exclude (total_cost_usd)
-from top_agents_ranked(end_date::date, end_date::date, end_date::date - start_date::date + 1, n);
+from top_agents_ranked(
+    end_date::date, end_date::date, end_date::date - start_date::date + 1, n, 'utc',
+    organizations, asked_for('top_agents_between', start_date, end_date)
+);
 
 -- One agent's metrics over [start_date, end_date], per organisation it has events in:
 -- the agent_metrics columns (total_cost_usd last, as there).
@@ -384,8 +426,10 @@ with arguments as (
 
 totals as (
     select agent_totals.*
+    -- (this macro's own guard covers the period)
     from agent_period_totals(
-        end_date::date, end_date::date, end_date::date - start_date::date + 1
+        end_date::date, end_date::date, end_date::date - start_date::date + 1, 'utc', null,
+        guarded := false
     ) as agent_totals, arguments
     where agent_totals.agent_id = arguments.wanted_agent_id
 ),
@@ -393,9 +437,9 @@ totals as (
 response_times as (
     select *
     from response_time_summary(
-        end_date::date, end_date::date, end_date::date - start_date::date + 1, agent_id
+        end_date::date, end_date::date, end_date::date - start_date::date + 1, agent_id, 'utc',
+        null, periods := 1, guarded := false
     )
-    where period = 'current'
 )
 
 select
@@ -413,12 +457,19 @@ select
     totals.total_cost_usd
 from totals
 left join response_times using (organization_id)
+where (
+    select require_complete_utc_days(
+        start_date, end_date, asked_for('agent_analytics', start_date, end_date)
+    )
+)
 order by totals.organization_id;
 
 -- Each organisation with a counted event in the range, every day of the range,
 -- zero-filled, on one calendar: usage_trends' columns, total_cost_usd beside
 -- total_tokens, and the zone of the organisation's latest day in the range.
-create or replace macro calendar_usage_trends(start_date, end_date, calendar) as table
+create or replace macro calendar_usage_trends(
+    start_date, end_date, calendar, organizations := null, asked := null
+) as table
 with days as (
     select generate_series::date as date
     from generate_series(start_date::date, end_date::date, interval 1 day)
@@ -427,6 +478,7 @@ with days as (
 in_range as (
     select * from on_calendar('daily_metrics', calendar)
     where date between start_date::date and end_date::date
+      and among(organization_id, organizations)
 ),
 
 organizations as (
@@ -450,18 +502,45 @@ from organizations
 cross join days
 left join in_range
     on in_range.organization_id = organizations.organization_id and in_range.date = days.date
+where (
+    select require_complete_days(
+        start_date, end_date, calendar, organizations,
+        coalesce(asked, asked_for('calendar_usage_trends', start_date, end_date))
+    )
+)
 order by organizations.organization_id, days.date;
 
 -- The contract's columns exactly (section 3 lists them; no cost column).
-create or replace macro usage_trends(start_date, end_date) as table
-select * exclude (total_cost_usd, timezone) from calendar_usage_trends(start_date, end_date, 'utc');
+create or replace macro usage_trends(start_date, end_date, organizations := null) as table
+select * exclude (total_cost_usd, timezone)
+from calendar_usage_trends(
+    start_date, end_date, 'utc', organizations, asked_for('usage_trends', start_date, end_date)
+);
 
-create or replace macro usage_trends_local(start_date, end_date) as table
-select * exclude (total_cost_usd) from calendar_usage_trends(start_date, end_date, 'local');
+create or replace macro usage_trends_local(start_date, end_date, organizations := null) as table
+select * exclude (total_cost_usd)
+from calendar_usage_trends(
+    start_date, end_date, 'local', organizations,
+    asked_for('usage_trends_local', start_date, end_date)
+);
 
-create or replace macro event_counts_between(start_date, end_date, calendar := 'utc') as table
-select organization_id, event_type, sum(event_count)::bigint as event_count
-from on_calendar('event_counts', calendar)
-where date between start_date::date and end_date::date
-group by organization_id, event_type
+create or replace macro event_counts_between(
+    start_date, end_date, calendar := 'utc', organizations := null
+) as table
+with counts as (
+    select organization_id, event_type, sum(event_count)::bigint as event_count
+    from on_calendar('event_counts', calendar)
+    where date between start_date::date and end_date::date
+      and among(organization_id, organizations)
+    group by organization_id, event_type
+)
+
+select *
+from counts
+where (
+    select require_complete_days(
+        start_date, end_date, calendar, organizations,
+        asked_for('event_counts_between', start_date, end_date)
+    )
+)
 order by organization_id, event_type;

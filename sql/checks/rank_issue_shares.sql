@@ -1,7 +1,11 @@
--- Each (date, issue) of the published data_quality days with the share of that day's
--- extracted events raising it, largest first (both read through the lakehouse views).
+-- Each (date, validity issue) of the published data_quality days with the share of that
+-- day's extracted events raising it, largest first (both read through the lakehouse
+-- views). Cost coverage (unpriced_tokens) has a check of its own (rank_priced_shares.sql),
+-- and invalid_timezone counts organisations, not events.
 with issues as (
-    select date, issue, count from data_quality
+    select date, issue, count
+    from data_quality
+    where issue not in ('unpriced_tokens', 'invalid_timezone')
 ),
 
 extracted as (

@@ -1,4 +1,4 @@
--- priced_events (metrics.md, section 8): the registered `events` with their model (a JSON
+-- priced_events (docs/contract.md, section 8): the registered `events` with their model (a JSON
 -- string properties.model, else NULL), the price of the model's row with the latest
 -- effective_from on or before the event's UTC day, and cost_usd = tokens * price /
 -- 1,000,000 (NULL without valid tokens or without a price).

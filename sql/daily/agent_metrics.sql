@@ -1,4 +1,4 @@
--- agent_metrics for one UTC day (metrics.md, section 2): counted events of agents.
+-- agent_metrics for one UTC day (docs/contract.md, section 2): counted events of agents.
 with day_events as (
     select * from priced_events where event_date = $day
 ),

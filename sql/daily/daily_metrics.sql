@@ -1,4 +1,4 @@
--- daily_metrics for one UTC day (metrics.md, section 2): one row per organisation with
+-- daily_metrics for one UTC day (docs/contract.md, section 2): one row per organisation with
 -- a counted event. Response times are in ms; costs from priced_events (section 8).
 with day_events as (
     select * from priced_events where event_date = $day

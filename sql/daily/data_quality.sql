@@ -1,4 +1,4 @@
--- data_quality for one UTC day (metrics.md, section 4): every extracted event is checked,
+-- data_quality for one UTC day (docs/contract.md, section 4): every extracted event is checked,
 -- counted or not, and may raise several issues. A property is "present" when its key
 -- exists with a non-null JSON value; present but NULL in the typed column means invalid.
 with day_events as (

@@ -1,4 +1,4 @@
--- model_usage for one UTC day (metrics.md, section 8): counted events with valid tokens
+-- model_usage for one UTC day (docs/contract.md, section 8): counted events with valid tokens
 -- per organisation and model (NULL when properties.model is not a JSON string). cost_usd
 -- is NULL when the model has no price that day.
 with day_events as (

@@ -1,4 +1,4 @@
--- The platform's organisation time zones for the demo (metrics.md, section 7): the
+-- The platform's organisation time zones for the demo (docs/contract.md, section 7): the
 -- demo's organisations 1 to 6 (md5('demo-organization-' || i)) get a zone west of UTC
 -- with DST, one at +05:30, Lord Howe's half-hour DST, and a name no time zone database
 -- knows (counted as invalid_timezone, its days in UTC); 5 and 6 are not listed (UTC).

@@ -112,11 +112,14 @@ shaped as (
             when hostile_draw < 0.0035 then jsonb_build_object('tokens', 12.5)
             when hostile_draw < 0.004 then jsonb_build_object('tokens', true)
             when hostile_draw < 0.006 and event_type = 'message.received'
-                then jsonb_build_object('responseTime', 'fast', 'tokens', 80)
+                then jsonb_build_object('responseTime', 'fast', 'tokens', 80, 'model', 'demo-model')
             when hostile_draw < 0.008 and event_type = 'message.rated'
                 then jsonb_build_object('rating', 7)
             when event_type = 'message.sent'
-                then jsonb_build_object('tokens', 20 + floor(300 * value_draw ^ 2), 'channel', 'web')
+                then jsonb_build_object(
+                    'tokens', 20 + floor(300 * value_draw ^ 2), 'channel', 'web',
+                    'model', 'demo-model'
+                )
             when event_type = 'message.received'
                 then jsonb_build_object(
                     'tokens', 40 + floor(900 * value_draw ^ 2),
@@ -126,7 +129,7 @@ shaped as (
             when event_type = 'message.rated'
                 then jsonb_build_object('rating', 5 - least(4, floor(5 * value_draw ^ 2)))
             when event_type = 'workflow.executed'
-                then jsonb_build_object('tokens', 100 + floor(2000 * value_draw))
+                then jsonb_build_object('tokens', 100 + floor(2000 * value_draw), 'model', 'gpt-4o-mini')
             when event_type = 'search.performed'
                 then jsonb_build_object('results', floor(20 * value_draw))
             else jsonb_build_object()

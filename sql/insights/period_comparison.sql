@@ -1,7 +1,4 @@
--- period_comparison for every as-of date in [first_as_of, last_as_of]: one pass per
--- window over the compact daily layers, not one query per as-of date.
-select * from period_comparison_between($first_as_of, $last_as_of, 1)
-union all
-select * from period_comparison_between($first_as_of, $last_as_of, 7)
-union all
-select * from period_comparison_between($first_as_of, $last_as_of, 30)
+-- period_comparison for every as-of date in [first_as_of, last_as_of] and one window of
+-- $window_days (1, 7 or 30, one query each): one pass over the compact daily layers, not
+-- one query per as-of date.
+select * from period_comparison_between($first_as_of, $last_as_of, $window_days)

@@ -1,4 +1,4 @@
--- Types one day's raw events by the contract's validity rules (metrics.md, section 1).
+-- Types one day's raw events by the contract's validity rules (docs/contract.md, section 1).
 -- Reads the Arrow stream registered as raw_events. A property is valid only when it is
 -- a JSON number in range: strings, booleans, objects and fractional token counts are
 -- NULL here (and counted by data_quality). properties that is not a JSON object has no

@@ -1,4 +1,4 @@
--- metric_anomalies for one UTC day $day (metrics.md, section 9), over the daily_metrics
+-- metric_anomalies for one UTC day $day (docs/contract.md, section 9), over the daily_metrics
 -- rows of $day - 28 .. $day: each organisation's metrics of the day scored against its
 -- previous 28 days with a row (NULL values skipped, at least 14 values), kept when
 -- |score| >= $threshold.

@@ -12,6 +12,7 @@ final as (
     from as_of_dates
     join metric_anomalies as anomaly
         on anomaly.date between as_of_dates.as_of_date - $window_days + 1 and as_of_dates.as_of_date
+    where among(anomaly.organization_id, $organizations)
 )
 
 select * from final order by as_of_date, organization_id, date desc, abs(score) desc, metric

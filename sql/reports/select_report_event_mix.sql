@@ -9,7 +9,8 @@ final as (
     select as_of_dates.as_of_date, mix.organization_id, mix.event_type, mix.event_count
     from as_of_dates,
         lateral event_counts_between(
-            as_of_dates.as_of_date - $window_days + 1, as_of_dates.as_of_date, calendar := 'local'
+            as_of_dates.as_of_date - $window_days + 1, as_of_dates.as_of_date,
+            calendar := 'local', organizations := $organizations
         ) as mix
 )
 

@@ -1,4 +1,4 @@
--- The platform's event table (metrics.md, section 1) and the index the daily
+-- The platform's event table (docs/contract.md, section 1) and the index the daily
 -- extraction needs: every run reads one half-open created_at window.
 create table if not exists {source_table} (
     id uuid primary key,

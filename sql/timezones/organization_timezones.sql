@@ -1,4 +1,4 @@
--- The zone of every organisation with an event on one UTC day (metrics.md, section 7):
+-- The zone of every organisation with an event on one UTC day (docs/contract.md, section 7):
 -- the name the platform's table gives (NULL when the organisation is not in it) and the
 -- zone its days are computed in (the name when known, else UTC).
 with organizations as (

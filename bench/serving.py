@@ -1,7 +1,7 @@
 """How fast the warehouse answers the platform's questions, against the engines a team would
 otherwise point at the same events (the issue on serving speed).
 
-Run from the repository root:
+Run with the repository on the path (its root as the working directory, or PYTHONPATH):
 
     .venv/bin/python -m bench.serving [--events-per-day N] [--days D] [--organizations K]
         [--window W] [--repeat R] [--dsn DSN] [--warehouse DIR] [--no-peers]
@@ -29,6 +29,7 @@ import gc
 import json
 import math
 import os
+import re
 import statistics
 import tempfile
 import threading
@@ -38,12 +39,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import psycopg
 import pyarrow as pa
+import pyarrow.parquet as pq
 from psycopg import sql
 
 from assets.resources import LakehouseResource, PriceListResource
@@ -56,7 +59,7 @@ from pipelines.materialize import materialise_range
 from warehouse.demo_events import create_events_table
 from warehouse.settings import parse_qualified_table
 from warehouse.sql_files import load_sql
-from warehouse.storage.reading import listing, sql_string
+from warehouse.storage.reading import listing
 from warehouse.tables import EVENTS, LAKE_TABLES
 from warehouse.views import duckdb_path
 
@@ -79,6 +82,7 @@ ALL_ORGANISATIONS_WINDOWS = (30, 90)
 TARGET_QUESTIONS = ("overview", "agent_analytics", "usage_trends", "top_agents_between")
 
 Rows = list[dict[str, Any]]
+Parameters = dict[str, Any]
 
 
 # --- the source --------------------------------------------------------------------------
@@ -322,71 +326,58 @@ class Ask:
     def scope(self) -> str:
         return ALL if self.variant == ALL else "one"
 
-    def macro_sql(self) -> str:
-        start, end = f"date '{self.start}'", f"date '{self.end}'"
-        organizations = (
-            f", organizations := [{sql_string(self.organization)}]"
-            if self.variant == ARGUMENT
-            else ""
-        )
+    def macro_query(self) -> tuple[str, Parameters]:
+        """The macro's call and the values it binds (the dates, the organisation, the agent,
+        n): values reach the SQL as parameters, never as its text."""
+        organizations = ", organizations := [$organization]" if self.variant == ARGUMENT else ""
         call = {
-            "overview": f"overview({start}, {end}{organizations})",
-            "agent_analytics": f"agent_analytics({sql_string(self.agent)}, {start}, {end})",
-            "usage_trends": f"usage_trends({start}, {end}{organizations})",
-            "top_agents_between": f"top_agents_between({start}, {end}, {TOP_N}{organizations})",
-            "event_counts_between": f"event_counts_between({start}, {end}{organizations})",
+            "overview": f"overview($start, $end{organizations})",
+            "agent_analytics": "agent_analytics($agent, $start, $end)",
+            "usage_trends": f"usage_trends($start, $end{organizations})",
+            "top_agents_between": f"top_agents_between($start, $end, $n{organizations})",
+            "event_counts_between": f"event_counts_between($start, $end{organizations})",
         }[self.question.name]
-        where = (
-            f" where organization_id = {sql_string(self.organization)}"
-            if self.variant == WHERE
-            else ""
-        )
-        return f"select * from {call}{where}"
+        where = " where organization_id = $organization" if self.variant == WHERE else ""
+        query = f"select * from {call}{where}"
+        return query, taken(query, self.parameters("duckdb"))
 
-    def peer_sql(self, engine: str, source_table: str = "", prices: pa.Table | None = None) -> str:
-        """The question in plain SQL for `engine` (duckdb, chdb or postgres)."""
-        length = dt.timedelta(days=self.window)
-        previous_start = self.start - length
-        after_end = self.end + dt.timedelta(days=1)
-        day = "toDate32('{}')".format if engine == "chdb" else "date '{}'".format
-        values = {
-            "start": day(self.start),
-            "end": day(self.end),
-            "previous_start": day(previous_start),
-            "start_time": f"timestamp '{self.start} 00:00:00'",
-            "previous_start_time": f"timestamp '{previous_start} 00:00:00'",
-            "end_time": f"timestamp '{after_end} 00:00:00'",
-            "organization_filter": (
-                f"and organization_id = {sql_string(self.organization)}"
-                if self.scope == "one"
-                else ""
-            ),
-            "agent": sql_string(self.agent),
+    def peer_query(self, engine: str) -> tuple[str, Parameters]:
+        """The question in plain SQL for `engine` (duckdb, chdb or postgres), and the values
+        it binds."""
+        query = load_sql(f"bench/{self.question.peer_sql}_{engine}")
+        values = self.parameters(engine)
+        return query, taken(query, values) if engine == "duckdb" else values
+
+    def parameters(self, engine: str) -> Parameters:
+        """The values the question's SQL on `engine` binds. PostgreSQL compares created_at
+        with the range's half-open UTC times; chDB binds no NULL, so '' asks for every
+        organisation there."""
+        organization = self.organization if self.scope == "one" else None
+        previous_start = self.start - dt.timedelta(days=self.window)
+        values: Parameters = {
+            "start": self.start,
+            "end": self.end,
+            "previous_start": previous_start,
+            "organization": organization,
+            "agent": self.agent,
             "n": TOP_N,
             "days": self.window,
-            "source_table": source_table,
-            "price": price_case(prices, engine) if prices is not None else "null",
         }
-        return load_sql(f"bench/{self.question.peer_sql}_{engine}").format(**values)
+        if engine == "postgres":
+            midnight = dt.time()
+            values |= {
+                "start_time": dt.datetime.combine(self.start, midnight),
+                "previous_start_time": dt.datetime.combine(previous_start, midnight),
+                "end_time": dt.datetime.combine(self.end + dt.timedelta(days=1), midnight),
+            }
+        if engine == "chdb":
+            values["organization"] = organization or ""
+        return values
 
 
-def price_case(prices: pa.Table, engine: str) -> str:
-    """The price list as one CASE: the usd_per_million_tokens of the row of the event's
-    `model` with the latest effective_from on or before its UTC day (docs/contract.md,
-    section 8), NULL without one."""
-    day = "event_date"
-    number = {"duckdb": "{!r}::double", "postgres": "{!r}::double precision"}.get(engine, "{!r}")
-    rows = sorted(
-        prices.to_pylist(), key=lambda row: (row["model"], row["effective_from"]), reverse=True
-    )
-    if not rows:
-        return "null"
-    whens = " ".join(
-        f"when model = {sql_string(row['model'])} and {day} >= '{row['effective_from']}'"
-        f" then {number.format(float(row['usd_per_million_tokens']))}"
-        for row in rows
-    )
-    return f"case {whens} end"
+def taken(query: str, values: Parameters) -> Parameters:
+    """The values of the `$name` parameters `query` takes: DuckDB refuses any other."""
+    return {name: values[name] for name in re.findall(r"\$([A-Za-z_]\w*)", query)}
 
 
 # --- answers, compared -------------------------------------------------------------------
@@ -466,14 +457,16 @@ def difference(expected: list[tuple], got: list[tuple]) -> str | None:
 # --- the engines -------------------------------------------------------------------------
 
 
-def duckdb_rows(connection: duckdb.DuckDBPyConnection, query: str) -> Rows:
-    cursor = connection.execute(query)
+def duckdb_rows(connection: duckdb.DuckDBPyConnection, query: str, parameters: Parameters) -> Rows:
+    cursor = connection.execute(query, parameters)
     names = [column[0] for column in cursor.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def postgres_rows(connection: psycopg.Connection, query: str) -> Rows:
-    cursor = connection.execute(query)  # type: ignore[arg-type]
+def postgres_rows(
+    connection: psycopg.Connection, query: sql.Composable, parameters: Parameters
+) -> Rows:
+    cursor = connection.execute(query, parameters)
     names = [column.name for column in cursor.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -514,7 +507,7 @@ def read_only(path: Path, metadata_cache: bool = False) -> Iterator[duckdb.DuckD
         gc.collect()
 
 
-def first_query(path: Path, query: str, repeat: int) -> tuple[float, float]:
+def first_query(path: Path, query: str, parameters: Parameters, repeat: int) -> tuple[float, float]:
     """Median seconds of a new connection's open and first query, and of the open alone."""
     totals, opens = [], []
     for _ in range(repeat):
@@ -522,7 +515,7 @@ def first_query(path: Path, query: str, repeat: int) -> tuple[float, float]:
         started = time.perf_counter()
         connection = duckdb.connect(str(path), read_only=True)
         opened = time.perf_counter()
-        connection.execute(query).fetchall()
+        connection.execute(query, parameters).fetchall()
         totals.append(time.perf_counter() - started)
         opens.append(opened - started)
         connection.close()
@@ -530,7 +523,7 @@ def first_query(path: Path, query: str, repeat: int) -> tuple[float, float]:
 
 
 def concurrent_readers(
-    path: Path, queries: Sequence[str], per_reader: int = QUERIES_PER_READER
+    path: Path, queries: Sequence[tuple[str, Parameters]], per_reader: int = QUERIES_PER_READER
 ) -> list[float]:
     """Latencies of len(queries) threads, each with its own read-only connection, each
     running its query per_reader times at once with the others (after one untimed run)."""
@@ -539,15 +532,15 @@ def concurrent_readers(
     errors: list[BaseException] = []
     lock = threading.Lock()
 
-    def reader(query: str) -> None:
+    def reader(query: str, parameters: Parameters) -> None:
         try:
             connection = duckdb.connect(str(path), read_only=True)
-            connection.execute(query).fetchall()
+            connection.execute(query, parameters).fetchall()
             barrier.wait()
             mine = []
             for _ in range(per_reader):
                 started = time.perf_counter()
-                connection.execute(query).fetchall()
+                connection.execute(query, parameters).fetchall()
                 mine.append(time.perf_counter() - started)
             connection.close()
             with lock:
@@ -556,7 +549,7 @@ def concurrent_readers(
             barrier.abort()
             errors.append(error)
 
-    threads = [threading.Thread(target=reader, args=(query,)) for query in queries]
+    threads = [threading.Thread(target=reader, args=query) for query in queries]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -575,7 +568,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[low] + (rank - low) * (ordered[high] - ordered[low])
 
 
-def profile(path: Path, query: str) -> str:
+def profile(path: Path, query: str, parameters: Parameters) -> str:
     """Where a warm run of `query` spends its time, from DuckDB's profile (JSON,
     detailed): binding, optimising and planning against executing, and the Parquet scans
     (their CPU time summed over the threads, the files they open and the bytes read)."""
@@ -584,11 +577,11 @@ def profile(path: Path, query: str) -> str:
         read_only(path) as connection,
     ):
         output = Path(folder) / "profile.json"
-        connection.execute(query).fetchall()
+        connection.execute(query, parameters).fetchall()
         connection.execute("set enable_profiling = 'json'")
         connection.execute("set profiling_mode = 'detailed'")
-        connection.execute(f"set profiling_output = {sql_string(str(output))}")
-        connection.execute(query).fetchall()
+        connection.execute("set profiling_output = $output", {"output": str(output)})
+        connection.execute(query, parameters).fetchall()
         connection.execute("pragma disable_profiling")
         found = json.loads(output.read_text())
     operators: list[dict[str, Any]] = []
@@ -617,9 +610,10 @@ def profile(path: Path, query: str) -> str:
 
 
 class ChdbLake:
-    """chDB over the `events` table's current data files, as a view named `events`."""
+    """chDB over the `events` table's current data files, as a view named `events`, with
+    the price list as the table `prices`."""
 
-    def __init__(self, files: Sequence[str]) -> None:
+    def __init__(self, files: Sequence[str], prices: pa.Table) -> None:
         from chdb import session  # the bench extra's; imported only when the peers run
 
         paths = [file.removeprefix("file://") for file in files]
@@ -629,12 +623,21 @@ class ChdbLake:
         prefix = os.path.commonpath(paths) if len(paths) > 1 else os.path.dirname(paths[0])
         relative = ",".join(os.path.relpath(path, prefix) for path in paths)
         self.session = session.Session()
+        # the files' glob (not a value of a query) is the view's text: a view of
+        # `file({files:String})` would be a parameterised view, asking for it at every query
         self.session.query(
             f"create view events as select * from file('{prefix}/{{{relative}}}', Parquet)"
         )
+        with tempfile.TemporaryDirectory(prefix="bench-serving-prices-") as folder:
+            path = str(Path(folder) / "prices.parquet")
+            pq.write_table(prices, path)
+            self.session.query(
+                "create table prices engine = Memory as select * from file({path:String}, Parquet)",
+                params={"path": path},
+            )
 
-    def rows(self, query: str) -> Rows:
-        return self.session.query(query, "ArrowTable").to_pylist()
+    def rows(self, query: str, parameters: Parameters) -> Rows:
+        return self.session.query(query, "ArrowTable", params=parameters).to_pylist()
 
     def close(self) -> None:
         self.session.close()
@@ -676,18 +679,20 @@ def asks_for(windows: Sequence[int], last_day: dt.date, organization: str, agent
 def busiest(path: Path, last_day: dt.date, window: int) -> tuple[list[str], str]:
     """The organisations by events over the last `window` days, busiest first, and the
     busiest agent (most messages, then conversations) of all of them."""
-    start, end = last_day - dt.timedelta(days=window - 1), last_day
+    days = {"start": last_day - dt.timedelta(days=window - 1), "end": last_day}
     with read_only(path) as connection:
         organizations = [
             str(organization)
             for (organization,) in connection.execute(
-                f"select organization_id from event_counts_between(date '{start}', date '{end}')"
-                " group by organization_id order by sum(event_count) desc, organization_id"
+                "select organization_id from event_counts_between($start, $end)"
+                " group by organization_id order by sum(event_count) desc, organization_id",
+                days,
             ).fetchall()
         ]
         (agent,) = connection.execute(
-            f"select agent_id from top_agents_between(date '{start}', date '{end}', 1)"
-            " order by message_count desc, conversation_count desc, agent_id::varchar limit 1"
+            "select agent_id from top_agents_between($start, $end, 1)"
+            " order by message_count desc, conversation_count desc, agent_id::varchar limit 1",
+            days,
         ).fetchone() or (None,)
     if not organizations or agent is None:
         raise SystemExit("the warehouse holds no counted event in the window")
@@ -704,21 +709,21 @@ def measure(
     repeat = args.repeat
     # first, while no other connection holds the file open: each query on a new database
     first = {
-        (ask.question.name, ask.window): first_query(path, ask.macro_sql(), repeat)
+        (ask.question.name, ask.window): first_query(path, *ask.macro_query(), repeat)
         for ask in asks
         if ask.variant == (ARGUMENT if ask.question.organizations_argument else WHERE)
     }
     with read_only(path) as connection:
         macro = {
             (ask.question.name, ask.window, ask.variant): timed(
-                lambda ask=ask: duckdb_rows(connection, ask.macro_sql()), repeat
+                lambda ask=ask: duckdb_rows(connection, *ask.macro_query()), repeat
             )
             for ask in asks
         }
     with read_only(path, metadata_cache=True) as connection:
         cached = {
             (ask.question.name, ask.window, ask.variant): timed(
-                lambda ask=ask: duckdb_rows(connection, ask.macro_sql()), repeat
+                lambda ask=ask: duckdb_rows(connection, *ask.macro_query()), repeat
             )
             for ask in asks
         }
@@ -734,14 +739,14 @@ def measure(
             ARGUMENT,
             organizations[reader % len(organizations)],
             reader_ask.agent,
-        ).macro_sql()
+        ).macro_query()
         for reader in range(READERS)
     ]
     readers = concurrent_readers(path, reader_queries)
     overviews = [ask for ask in asks if ask.question.name == "overview" and ask.variant != WHERE]
     profiles = [
         f"{'all organisations' if ask.variant == ALL else 'one organisation'}, "
-        f"{ask.window} d: {profile(path, ask.macro_sql())}"
+        f"{ask.window} d: {profile(path, *ask.macro_query())}"
         for ask in overviews
     ]
     measured_peers = {}
@@ -769,24 +774,48 @@ def peer_runners(
     lakehouse = LakehouseResource(location=str(lakehouse_folder)).open()
     files = listing(lakehouse, EVENTS).data_files
     raw = duckdb.connect(str(path), read_only=True)
-    lake = ChdbLake(files)
-    source = psycopg.connect(dsn, autocommit=True) if dsn else None
+    raw.register("prices", prices)
+    lake = ChdbLake(files, prices)
+    # no server-side prepared statements: a generic plan of `(%(organization)s::text is null
+    # or organization_id = ...)` would not use the (organization_id, created_at) index
+    source = psycopg.connect(dsn, autocommit=True, prepare_threshold=None) if dsn else None
     try:
         runners: dict[str, Callable[[Ask], Callable[[], Rows]]] = {
-            "duckdb": lambda ask: lambda: duckdb_rows(raw, ask.peer_sql("duckdb", prices=prices)),
-            "chdb": lambda ask: lambda: lake.rows(ask.peer_sql("chdb", prices=prices)),
+            "duckdb": lambda ask: partial(duckdb_rows, raw, *ask.peer_query("duckdb")),
+            "chdb": lambda ask: partial(lake.rows, *ask.peer_query("chdb")),
         }
         if source is not None:
-            quoted = sql.Identifier(*parse_qualified_table(source_table)).as_string(source)
-            runners["postgres"] = lambda ask: (
-                lambda: postgres_rows(source, ask.peer_sql("postgres", quoted, prices))
-            )
+            postgres_prices(source, prices)
+            table = sql.Identifier(*parse_qualified_table(source_table))
+
+            def on_postgres(ask: Ask) -> Callable[[], Rows]:
+                query, parameters = ask.peer_query("postgres")
+                statement = sql.SQL(query).format(source_table=table)  # type: ignore[arg-type]
+                return partial(postgres_rows, source, statement, parameters)
+
+            runners["postgres"] = on_postgres
         yield runners
     finally:
         raw.close()
         lake.close()
         if source is not None:
             source.close()
+
+
+def postgres_prices(connection: psycopg.Connection, prices: pa.Table) -> None:
+    """The price list as the connection's temporary table `prices`, which
+    sql/bench/agent_analytics_postgres.sql prices the events with."""
+    connection.execute(
+        "create temporary table prices"
+        " (model text, effective_from date, usd_per_million_tokens double precision)"
+    )
+    connection.cursor().executemany(
+        "insert into prices values (%s, %s, %s)",
+        [
+            (row["model"], row["effective_from"], row["usd_per_million_tokens"])
+            for row in prices.to_pylist()
+        ],
+    )
 
 
 # --- the table ---------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 -- PostgreSQL peer): the agent's agent_metrics columns over the period (docs/contract.md,
 -- sections 2 and 3), per organisation, with the contract's validity rules applied to
 -- properties (section 1), percentile_cont, and the price list's price of the model on the
--- event's UTC day (a CASE generated from the list).
+-- event's UTC day: the `prices` row of the model with the latest effective_from on or
+-- before it (NULL without one).
 with agent_events as (
     select
         organization_id, event_type, created_at::date as event_date,
@@ -21,12 +22,12 @@ with agent_events as (
         case when jsonb_typeof(properties -> 'model') = 'string' then properties ->> 'model' end
             as model
     from {source_table}
-    where created_at >= {start_time} and created_at < {end_time}
+    where created_at >= %(start_time)s and created_at < %(end_time)s
       and organization_id is not null
       and event_type is not null
       and resource_type = 'agent'
-      and resource_id = {agent}
-      {organization_filter}
+      and resource_id = %(agent)s::uuid
+      and (%(organization)s::text is null or organization_id = %(organization)s::uuid)
 ),
 
 typed as (
@@ -44,7 +45,7 @@ typed as (
 
 select
     organization_id,
-    {agent}::uuid as agent_id,
+    %(agent)s::uuid as agent_id,
     count(*) filter (where event_type = 'conversation.started') as conversation_count,
     count(*) filter (where event_type in ('message.sent', 'message.received')) as message_count,
     avg(response_time_ms) filter (where event_type = 'message.received') as avg_response_time,
@@ -56,7 +57,14 @@ select
     count(*) filter (where event_type = 'agent.error') as error_count,
     avg(rating) filter (where event_type = 'message.rated') as satisfaction_score,
     count(rating) filter (where event_type = 'message.rated') as rating_count,
-    coalesce(sum(tokens * ({price}) / 1000000), 0) as total_cost_usd
+    coalesce(sum(tokens * price.usd_per_million_tokens / 1000000), 0) as total_cost_usd
 from typed
+left join lateral (
+    select prices.usd_per_million_tokens
+    from prices
+    where prices.model = typed.model and prices.effective_from <= typed.event_date
+    order by prices.effective_from desc
+    limit 1
+) as price on true
 group by organization_id
 order by organization_id

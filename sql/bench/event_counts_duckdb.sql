@@ -2,9 +2,9 @@
 -- counted events per organisation and type over the range, unknown types included.
 select organization_id, event_type, count(*) as event_count
 from events
-where event_date between {start} and {end}
+where event_date between $start and $end
   and organization_id is not null
   and event_type is not null
-  {organization_filter}
+  and ($organization is null or organization_id = $organization)
 group by organization_id, event_type
 order by organization_id, event_type

@@ -2,9 +2,9 @@
 -- PostgreSQL peer): counted events per organisation and type over the range's UTC days.
 select organization_id, event_type, count(*) as event_count
 from {source_table}
-where created_at >= {start_time} and created_at < {end_time}
+where created_at >= %(start_time)s and created_at < %(end_time)s
   and organization_id is not null
   and event_type is not null
-  {organization_filter}
+  and (%(organization)s::text is null or organization_id = %(organization)s::uuid)
 group by organization_id, event_type
 order by organization_id, event_type

@@ -6,7 +6,7 @@
 -- values. Ids are the files' text.
 select
     organization_id,
-    if(event_date >= {start}, 'current', 'previous') as period,
+    if(event_date >= {start:Date32}, 'current', 'previous') as period,
     countIf(event_type in ('message.sent', 'message.received')) as total_messages,
     countIf(event_type = 'conversation.started') as total_conversations,
     sum(ifNull(tokens, 0)) as total_tokens,
@@ -18,8 +18,8 @@ select
     countIf(event_type = 'workflow.executed') as workflow_executions,
     countIf(event_type in ('agent.error', 'workflow.failed')) as error_count
 from events
-where event_date between {previous_start} and {end}
+where event_date between {previous_start:Date32} and {end:Date32}
   and organization_id is not null
   and event_type is not null
-  {organization_filter}
+  and ({organization:String} = '' or organization_id = {organization:String})
 group by organization_id, period

@@ -7,12 +7,12 @@ with counted as (
     select
         organization_id, event_type, resource_type, resource_id, user_id, tokens,
         response_time_ms,
-        case when event_date >= {start} then 'current' else 'previous' end as period
+        case when event_date >= $start then 'current' else 'previous' end as period
     from events
-    where event_date between {previous_start} and {end}
+    where event_date between $previous_start and $end
       and organization_id is not null
       and event_type is not null
-      {organization_filter}
+      and ($organization is null or organization_id = $organization)
 )
 
 select

@@ -6,7 +6,7 @@
 with counted as (
     select
         organization_id, event_type, resource_type, resource_id, user_id,
-        case when created_at >= {start_time} then 'current' else 'previous' end as period,
+        case when created_at >= %(start_time)s then 'current' else 'previous' end as period,
         case
             when jsonb_typeof(properties -> 'tokens') = 'number'
                 then (properties -> 'tokens')::numeric
@@ -16,10 +16,10 @@ with counted as (
                 then (properties -> 'responseTime')::double precision
         end as response_time_number
     from {source_table}
-    where created_at >= {previous_start_time} and created_at < {end_time}
+    where created_at >= %(previous_start_time)s and created_at < %(end_time)s
       and organization_id is not null
       and event_type is not null
-      {organization_filter}
+      and (%(organization)s::text is null or organization_id = %(organization)s::uuid)
 ),
 
 typed as (

@@ -23,14 +23,14 @@ from (
             avgOrNullIf(rating, event_type = 'message.rated') as satisfaction_score,
             countIf(rating is not null and event_type = 'message.rated') as rating_count
         from events
-        where event_date between {start} and {end}
+        where event_date between {start:Date32} and {end:Date32}
           and organization_id is not null
           and event_type is not null
           and resource_type = 'agent'
           and resource_id is not null
-          {organization_filter}
+          and ({organization:String} = '' or organization_id = {organization:String})
         group by organization_id, agent_id
     )
 )
-where rank <= {n}
+where rank <= {n:UInt32}
 order by organization_id, rank

@@ -5,12 +5,12 @@
 with agent_events as (
     select organization_id, resource_id as agent_id, event_type, tokens, response_time_ms, rating
     from events
-    where event_date between {start} and {end}
+    where event_date between $start and $end
       and organization_id is not null
       and event_type is not null
       and resource_type = 'agent'
       and resource_id is not null
-      {organization_filter}
+      and ($organization is null or organization_id = $organization)
 ),
 
 totals as (
@@ -44,5 +44,5 @@ select
     organization_id, rank, agent_id, message_count, conversation_count, total_tokens,
     avg_response_time, error_count, satisfaction_score, rating_count
 from ranked
-where rank <= {n}
+where rank <= $n
 order by organization_id, rank

@@ -18,12 +18,12 @@ with agent_events as (
                 then (properties -> 'rating')::double precision
         end as rating_number
     from {source_table}
-    where created_at >= {start_time} and created_at < {end_time}
+    where created_at >= %(start_time)s and created_at < %(end_time)s
       and organization_id is not null
       and event_type is not null
       and resource_type = 'agent'
       and resource_id is not null
-      {organization_filter}
+      and (%(organization)s::text is null or organization_id = %(organization)s::uuid)
 ),
 
 typed as (
@@ -70,5 +70,5 @@ select
     organization_id, rank, agent_id, message_count, conversation_count, total_tokens,
     avg_response_time, error_count, satisfaction_score, rating_count
 from ranked
-where rank <= {n}
+where rank <= %(n)s
 order by organization_id, rank

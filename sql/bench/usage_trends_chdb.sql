@@ -12,15 +12,15 @@ with daily as (
         countIf(event_type = 'workflow.executed') as workflow_executions,
         countIf(event_type in ('agent.error', 'workflow.failed')) as error_count
     from events
-    where event_date between {start} and {end}
+    where event_date between {start:Date32} and {end:Date32}
       and organization_id is not null
       and event_type is not null
-      {organization_filter}
+      and ({organization:String} = '' or organization_id = {organization:String})
     group by organization_id, date
 ),
 
 days as (
-    select toDate({start}) + number as date from numbers({days})
+    select toDate({start:Date32}) + number as date from numbers({days:UInt32})
 ),
 
 organizations as (

@@ -4,10 +4,10 @@
 with counted as (
     select organization_id, event_date, event_type, user_id, tokens
     from events
-    where event_date between {start} and {end}
+    where event_date between $start and $end
       and organization_id is not null
       and event_type is not null
-      {organization_filter}
+      and ($organization is null or organization_id = $organization)
 ),
 
 daily as (
@@ -27,7 +27,7 @@ daily as (
 
 days as (
     select generate_series::date as date
-    from generate_series({start}::date, {end}::date, interval 1 day)
+    from generate_series($start::date, $end::date, interval 1 day)
 ),
 
 organizations as (

@@ -9,10 +9,10 @@ with counted as (
                 then (properties -> 'tokens')::numeric
         end as tokens_number
     from {source_table}
-    where created_at >= {start_time} and created_at < {end_time}
+    where created_at >= %(start_time)s and created_at < %(end_time)s
       and organization_id is not null
       and event_type is not null
-      {organization_filter}
+      and (%(organization)s::text is null or organization_id = %(organization)s::uuid)
 ),
 
 daily as (
@@ -35,7 +35,7 @@ daily as (
 
 days as (
     select day::date as date
-    from generate_series({start}::date, {end}::date, interval '1 day') as day
+    from generate_series(%(start)s::date, %(end)s::date, interval '1 day') as day
 ),
 
 organizations as (

@@ -1,6 +1,6 @@
 """Upgrade in place: a previous-release warehouse becomes the lakehouse, keeping every raw row.
 
-The fixture tests/data/release1_warehouse/lake/ was written by the previous release (its
+The fixture tests/e2e/data/release1_warehouse/lake/ was written by the previous release (its
 README lists the 8 events: 4 on 2025-03-01, 4 on 2025-03-02). Its raw days are gone from
 the source, so every raw row must come from the old Parquet files.
 """

@@ -1,11 +1,16 @@
 """DuckDB over the lakehouse: the analysts' `analytics.duckdb` and the pipeline's own reads.
 
-`analytics.duckdb` holds views and macros only, no data: each view reads the data files
-of its table's current Iceberg snapshot, listed when the file was built. It is derived
-and disposable: after every publish the views of the tables just written are refreshed
-in a private master copy, which is copied over the published file by a rename under a
-lock (so two runs publishing at once cannot put an older listing back); the published
-file is never written in place, so a reader holding it open keeps the version it opened. A WAL
+`analytics.duckdb` holds a view of every table and the macros. Most views read the data
+files of their table's current Iceberg snapshot, listed when the file was built. The
+compact layers the macros read (SERVED_TABLES) are served from a copy in DuckDB's own
+storage instead, in the file's `serving` schema, sorted by organisation and day: a
+question then opens no Parquet file, which is most of what it cost over the lake. The
+copy is refreshed by the days whose files changed, and holds the same rows as the
+table's current snapshot. The file is derived and disposable: after every publish the
+tables just written are refreshed in a private master copy, which is copied over the
+published file by a rename under a lock (so two runs publishing at once cannot put an
+older listing back); the published file is never written in place, so a reader holding
+it open keeps the version it opened. A WAL
 left beside it by an analyst's crashed read-write session belongs to the replaced file
 and is removed. Every view checks that it is read from the path it was built for: a
 copied or moved warehouse refuses in one sentence instead of reading the original's
@@ -32,20 +37,31 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from warehouse.engine import compute_connection
+from warehouse.engine import COMPUTE_MEMORY_LIMIT, SPILL_DIRECTORY, compute_connection
 from warehouse.sql_files import load_sql
 from warehouse.storage.catalog import Lakehouse, LakehouseError, is_s3
 from warehouse.storage.partition_records import encode_record
 from warehouse.storage.reading import (
     NO_FILES,
     TableFiles,
+    day_files,
     listing,
     published_days,
     register_tables,
     sql_string,
     view_select,
 )
-from warehouse.tables import DAILY_TABLES, LAKE_TABLES, LOCAL_TABLES, TableSpec
+from warehouse.tables import (
+    AGENT_METRICS,
+    DAILY_ACTIVE_USERS,
+    DAILY_MEASUREMENTS,
+    DAILY_METRICS,
+    DAILY_TABLES,
+    EVENT_COUNTS,
+    LAKE_TABLES,
+    LOCAL_TABLES,
+    TableSpec,
+)
 
 DUCKDB_FILE_NAME = "analytics.duckdb"
 # Every published partition of every table and the settings that shaped it (the record of
@@ -53,6 +69,21 @@ DUCKDB_FILE_NAME = "analytics.duckdb"
 PARTITIONS_TABLE = "published_partitions"
 PARTITIONS_SCHEMA = pa.schema(
     [("table_name", pa.string()), ("date", pa.date32()), ("record", pa.string())]
+)
+# The tables the macros read (docs/contract.md, section 3), served from DuckDB's storage,
+# with the data files (and delete files) each served day was loaded from.
+SERVED_TABLES = (
+    DAILY_METRICS,
+    AGENT_METRICS,
+    EVENT_COUNTS,
+    DAILY_ACTIVE_USERS,
+    DAILY_MEASUREMENTS,
+    *LOCAL_TABLES,
+)
+SERVING_SCHEMA = "serving"
+SERVED_FILES_TABLE = f"{SERVING_SCHEMA}.served_files"
+SERVED_FILES_SCHEMA = pa.schema(
+    [("table_name", pa.string()), ("date", pa.date32()), ("file_path", pa.string())]
 )
 # The oldest storage format that holds views and macros: any duckdb CLI from 1.0 on,
 # including the one this project installs, opens the file.
@@ -70,6 +101,69 @@ def duckdb_path(local_dir: Path) -> Path:
 def _view_ddl(spec: TableSpec, listed: TableFiles) -> str:
     select = view_select(spec, listed, guard="warehouse_is_here()")
     return f"create or replace view {spec.name} as {select};"
+
+
+def _served_view_ddl(spec: TableSpec) -> str:
+    return (
+        f"create or replace view {spec.name} as"
+        f" select * from {SERVING_SCHEMA}.{spec.name} where warehouse_is_here();"
+    )
+
+
+def _refresh_served_table(
+    connection: duckdb.DuckDBPyConnection, lakehouse: Lakehouse, spec: TableSpec
+) -> None:
+    """Brings the served copy of `spec` to its current snapshot: the days whose files
+    (or delete files) differ from those the copy was loaded from are deleted and loaded
+    again, sorted by organisation and day so that a question's scan skips the other
+    organisations' row groups."""
+    day_column = spec.date_column
+    current = {(day, path) for day, paths in day_files(lakehouse, spec).items() for path in paths}
+    served = {
+        (day, path)
+        for day, path in connection.execute(
+            f"select date, file_path from {SERVED_FILES_TABLE} where table_name = $name",
+            {"name": spec.name},
+        ).fetchall()
+    }
+    changed_days = {day for day, _ in current ^ served}
+    if not changed_days:
+        return
+    changed = sorted(changed_days)
+    connection.execute(
+        f"delete from {SERVING_SCHEMA}.{spec.name} where {day_column} in (select unnest($days))",
+        {"days": changed},
+    )
+    loaded = view_select(spec, listing(lakehouse, spec, changed[0], changed[-1]))
+    connection.execute(
+        f"insert into {SERVING_SCHEMA}.{spec.name} select * from ({loaded})"
+        f" where {day_column} in (select unnest($days)) order by organization_id, {day_column}",
+        {"days": changed},
+    )
+    connection.execute(
+        f"delete from {SERVED_FILES_TABLE}"
+        " where table_name = $name and date in (select unnest($days))",
+        {"name": spec.name, "days": changed},
+    )
+    rows = [
+        {"table_name": spec.name, "date": day, "file_path": path}
+        for day, path in sorted(current)
+        if day in changed_days
+    ]
+    connection.register("loaded_files", pa.Table.from_pylist(rows, schema=SERVED_FILES_SCHEMA))
+    connection.execute(f"insert into {SERVED_FILES_TABLE} select * from loaded_files")
+    connection.unregister("loaded_files")
+
+
+def _create_served_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(f"create schema {SERVING_SCHEMA}")
+    connection.execute(
+        f"create table {SERVED_FILES_TABLE} (table_name varchar, date date, file_path varchar)"
+    )
+    for spec in SERVED_TABLES:
+        connection.execute(
+            f"create table {SERVING_SCHEMA}.{spec.name} as {view_select(spec, NO_FILES)}"
+        )
 
 
 def _guard_ddl(database: Path) -> str:
@@ -141,12 +235,14 @@ def _publish_lock(local_dir: Path) -> Iterator[None]:
 def publish_views(
     lakehouse: Lakehouse, local_dir: Path, tables: Iterable[TableSpec] = LAKE_TABLES
 ) -> Path:
-    """Refreshes the views of `tables` over their current snapshots; returns the file's path.
+    """Refreshes the views (and served copies) of `tables` to their current snapshots;
+    returns the file's path.
 
     The pipeline keeps a private master copy beside the published file: a publish
-    replaces the views of the tables it wrote in the master (everything, the first time
-    or when the macros changed), then copies the master over `analytics.duckdb` by a
-    rename. Rebuilding only the tables just written keeps a publish's cost independent
+    replaces the views of the tables it wrote in the master and reloads the changed days
+    of their served copies (everything, the first time or when the macros or a served
+    table's columns changed), then copies the master over `analytics.duckdb` by a
+    rename. Refreshing only the tables just written keeps a publish's cost independent
     of the other tables (each view's file list comes from its table's manifests).
     """
     local_dir.mkdir(parents=True, exist_ok=True)
@@ -155,8 +251,15 @@ def publish_views(
     digest_file = local_dir / f".{DUCKDB_FILE_NAME}.sha256"
     guard, macros = _guard_ddl(target), catalog_macros()
     state = completeness_state("")
-    digest = hashlib.sha256(f"{STORAGE_VERSION}\n{guard}\n{macros}\n{state}".encode()).hexdigest()
-    with _publish_lock(local_dir), duckdb.connect() as connection:
+    # a served table's columns change with the code: its copy is then loaded again
+    served_columns = [(spec.name, spec.column_names) for spec in SERVED_TABLES]
+    digest = hashlib.sha256(
+        f"{STORAGE_VERSION}\n{guard}\n{macros}\n{state}\n{served_columns}".encode()
+    ).hexdigest()
+    # the first load of a served table sorts it whole: under the pipeline's memory cap,
+    # spilling to disk beyond it
+    settings = {"memory_limit": COMPUTE_MEMORY_LIMIT, "temp_directory": str(SPILL_DIRECTORY)}
+    with _publish_lock(local_dir), duckdb.connect(config=settings) as connection:
         if is_s3(lakehouse.location):
             _load_httpfs(connection, lakehouse.location)
         rebuild = not master.exists() or not digest_file.exists()
@@ -170,12 +273,17 @@ def publish_views(
         connection.execute("use views")
         if rebuild:
             connection.execute(guard)  # the views call it
+            _create_served_tables(connection)
             connection.execute(
                 f"create table {PARTITIONS_TABLE} (table_name varchar, date date, record json)"
             )
         tables = list(tables)
         for spec in tables:
-            connection.execute(_view_ddl(spec, listing(lakehouse, spec)))
+            if spec in SERVED_TABLES:
+                _refresh_served_table(connection, lakehouse, spec)
+                connection.execute(_served_view_ddl(spec))
+            else:
+                connection.execute(_view_ddl(spec, listing(lakehouse, spec)))
         connection.execute(
             f"delete from {PARTITIONS_TABLE} where table_name in (select unnest($names))",
             {"names": [spec.name for spec in tables]},

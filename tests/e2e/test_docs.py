@@ -33,7 +33,7 @@ TEST_COMMAND = (
     "python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]' && { [ -x /usr/bin/chromium ] "
     "|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium "
     ">/dev/null; }; } && .venv/bin/ruff check . && .venv/bin/ruff format --check . && "
-    ".venv/bin/pytest -q -n 2"
+    ".venv/bin/pytest -q -n 4"
 )
 DEMO_ORGANIZATION = "48492a28-ce06-9bde-0f4f-8e33ae26c8b9"
 DEMO_AGENT = "fc8ce2bd-8539-c58e-e4c0-8e63cd9c30b9"

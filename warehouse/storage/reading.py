@@ -65,6 +65,18 @@ def listing(
     return TableFiles(tuple(data_files), tuple(deletes), field_ids, days)
 
 
+def day_files(lakehouse: Lakehouse, spec: TableSpec) -> dict[dt.date, frozenset[str]]:
+    """Each day of the current snapshot and the files a read of it opens: its data files
+    and the delete files that apply to them. A day replaced, or deleted from by another
+    engine, has other files."""
+    files: dict[dt.date, set[str]] = {}
+    for task in lakehouse.planned(spec):
+        day = files.setdefault(partition_day(task.file), set())
+        day.add(task.file.file_path)
+        day.update(delete.file_path for delete in task.delete_files)
+    return {day: frozenset(paths) for day, paths in sorted(files.items())}
+
+
 def published_rows(lakehouse: Lakehouse, spec: TableSpec, day: dt.date) -> int | None:
     """Rows of partition `day` in the current snapshot; None when it was never published."""
     if day not in published_days(lakehouse, spec):

@@ -164,7 +164,7 @@ def test_source_column_of_the_wrong_type_fails_naming_the_table_day_and_cause(so
     """A text `created_at` behind a view that casts it: the read fails on a value that is not one.
 
     (A table column of the wrong type is refused before any day is read, naming the
-    column: tests/test_source_hardening.py.)
+    column: tests/e2e/test_source_hardening.py.)
     """
     schema, _ = source.table.split(".")
     source.execute("alter table {table} alter column created_at type text")

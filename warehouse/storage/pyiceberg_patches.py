@@ -22,7 +22,7 @@ commit goes through the two classes below instead of the public `overwrite()`:
    `_ManifestMergeManager._create_manifest` (pyiceberg's own merge of a group) and reads
    `_written_manifests`, `_io` and `_transaction`.
 
-Upgrading pyiceberg: run `tests/test_pyiceberg_patches.py` against the new version, add
+Upgrading pyiceberg: run `tests/storage/test_pyiceberg_patches.py` against the new version, add
 it to TESTED_VERSIONS and widen the pin in `pyproject.toml`; nothing else changes.
 """
 
@@ -59,7 +59,7 @@ def require_tested_pyiceberg(version: str = pyiceberg.__version__) -> None:
         raise UntestedPyiceberg(
             f"pyiceberg {version} is installed, but warehouse/storage/pyiceberg_patches.py was "
             f"tested with {', '.join(TESTED_VERSIONS)} only: install one of those, or run "
-            "tests/test_pyiceberg_patches.py with it and add it to TESTED_VERSIONS"
+            "tests/storage/test_pyiceberg_patches.py with it and add it to TESTED_VERSIONS"
         )
 
 

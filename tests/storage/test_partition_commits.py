@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import ValidationException
 
 from warehouse.provenance import Provenance
 from warehouse.storage.catalog import Lakehouse
+from warehouse.storage.partition_records import partition_records
 from warehouse.storage.reading import listing
 from warehouse.storage.writing import commit_partitions, stage_partition
 from warehouse.tables import MODEL_PRICES
@@ -197,3 +199,31 @@ def test_a_failed_commit_deletes_its_staged_file_and_the_day_stays_as_published(
 
     assert models_by_day(lakehouse) == [(MARCH_1, "d")]
     assert not Path(staged.path.removeprefix("file://")).exists()
+
+
+def test_a_commit_that_only_records_settings_and_loses_a_race_is_made_again(lakehouse, monkeypatch):
+    """An empty day's commit writes no file, only its record; when another run's commit
+    lands while the catalog swaps it in (the catalog then refuses: CommitFailedException),
+    it is made again from the table's new version, keeping the other run's day."""
+    replace_partition(lakehouse, MODEL_PRICES, MARCH_1, prices(MARCH_1, "a"))
+    another_process = Lakehouse(lakehouse.location, lakehouse.catalog_uri)
+    write_metadata = SqlCatalog._write_metadata
+    raced = []
+
+    def write_then_lose_the_race(catalog, *args, **kwargs):
+        write_metadata(*args, **kwargs)
+        if not raced:
+            raced.append(True)  # the other run's commit, between the write and the swap
+            replace_partition(another_process, MODEL_PRICES, MARCH_2, prices(MARCH_2, "b"))
+
+    monkeypatch.setattr(SqlCatalog, "_write_metadata", write_then_lose_the_race)
+    empty_day = stage_partition(
+        lakehouse, MODEL_PRICES, APRIL_1, prices(APRIL_1), {"prices_sha256": "abc"}
+    )
+
+    assert commit_partitions(lakehouse, MODEL_PRICES, [empty_day], {})
+
+    assert raced == [True]
+    reread = Lakehouse(lakehouse.location, lakehouse.catalog_uri)
+    assert models_by_day(reread) == [(MARCH_1, "a"), (MARCH_2, "b")]
+    assert partition_records(reread.table(MODEL_PRICES))[APRIL_1] == {"prices_sha256": "abc"}

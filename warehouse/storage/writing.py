@@ -44,7 +44,7 @@ from warehouse.tables import TableSpec
 
 # Rows a staged partition keeps in memory for its preview in the Dagster UI.
 HEAD_ROWS = 10
-# Replans of a commit whose days another run replaced meanwhile.
+# Replans of a commit another run's commit got in the way of.
 COMMIT_REPLANS = 3
 
 
@@ -139,8 +139,10 @@ def commit_partitions(
         for replan in range(COMMIT_REPLANS):
             try:
                 return _commit_files(lakehouse, spec, days, staged, records, properties)
-            except ValidationException:
-                # another run replaced one of these days meanwhile: replan from its version
+            except (CommitFailedException, ValidationException):
+                # another run replaced one of these days meanwhile, or committed while the
+                # catalog swapped in a commit pyiceberg does not retry itself (one that only
+                # records settings, with no file to add or delete): replan from its version
                 if replan == COMMIT_REPLANS - 1:
                     raise
                 lakehouse.reload(spec)
